@@ -1,0 +1,48 @@
+# The two set-up commands: `make demo` and `make test`. Each installs what it needs first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# uv from PATH, else a private copy installed with pip into .tools/ (only PyPI is reachable here).
+UV_VERSION := 0.13.9
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+export SENTRUM_HOME ?= $(CURDIR)/.sentrum
+SANDBOX_PORT ?= 8765
+UI_PORT ?= 3000
+
+.PHONY: help setup demo test test-fast ui sandbox lint clean
+
+help:
+	@echo "make demo   - run the nightly pipeline on the embedded default (DuckDB + Graph API sandbox)"
+	@echo "make test   - run the test suite"
+	@echo "make ui     - Dagster UI on the demo's state (http://127.0.0.1:$(UI_PORT)), sandbox on :$(SANDBOX_PORT)"
+	@echo "make lint   - ruff"
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+setup: .venv/.synced
+
+demo: setup
+	$(UV) run --frozen --no-sync sentrum demo
+
+test: setup
+	$(UV) run --frozen --no-sync pytest
+
+ui: setup
+	SANDBOX_PORT=$(SANDBOX_PORT) UI_PORT=$(UI_PORT) UV="$(UV)" ./scripts/ui.sh
+
+sandbox: setup
+	$(UV) run --frozen --no-sync sentrum sandbox serve --port $(SANDBOX_PORT)
+
+lint: setup
+	$(UV) run --frozen --no-sync ruff check .
+	$(UV) run --frozen --no-sync ruff format --check .
+
+clean:
+	rm -rf .sentrum dbt_project/target dbt_project/logs .pytest_cache

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `make ui`: the Dagster UI on the embedded default's instance ($SENTRUM_HOME/dagster), with the Graph API sandbox
+# running so runs launched from the UI can reach "Meta". Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${SENTRUM_HOME:=$PWD/.sentrum}" "${SANDBOX_PORT:=8765}" "${UI_PORT:=3000}" "${UV:=uv}"
+export SENTRUM_HOME
+export SENTRUM_META_GRAPH_URL="${SENTRUM_META_GRAPH_URL:-http://127.0.0.1:${SANDBOX_PORT}}"
+export DAGSTER_HOME="$SENTRUM_HOME/dagster"
+mkdir -p "$DAGSTER_HOME"
+# the same instance settings the CLI writes (SQLite storage, one run at a time for DuckDB)
+"$UV" run --frozen --no-sync python -c "from orchestration.runner import dagster_instance; from orchestration.settings import get_settings; dagster_instance(get_settings())"
+
+set -m  # own process groups, so a background job can be signalled as a whole
+"$UV" run --frozen --no-sync sentrum sandbox serve --port "$SANDBOX_PORT" &
+sandbox=$!
+"$UV" run --frozen --no-sync dagster dev -w workspace.yaml -h 127.0.0.1 -p "$UI_PORT" &
+ui=$!
+stop() {
+  trap - INT TERM EXIT
+  kill -INT -- "-$ui" 2>/dev/null || true
+  kill -TERM -- "-$sandbox" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    kill -0 "$ui" 2>/dev/null || kill -0 "$sandbox" 2>/dev/null || break
+    sleep 0.2
+  done
+  kill -KILL -- "-$ui" "-$sandbox" 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+echo "Dagster UI: http://127.0.0.1:${UI_PORT}   Graph API sandbox: ${SENTRUM_META_GRAPH_URL}   (Ctrl-C stops both)"
+wait "$ui"
