@@ -1,0 +1,205 @@
+"""Raw table definitions, one logical schema rendered for each backend.
+
+Raw is append-only. Every raw row carries `workspace_id` and the `batch_id` that wrote it; `meta_batches` is the
+manifest: a batch's rows become visible (to dbt staging) only once its manifest row exists, and the latest complete
+batch per (workspace, account, report, date) wins, so a re-pull replaces the older numbers instead of adding to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+RAW_SCHEMA = "raw"
+MANIFEST_TABLE = "meta_batches"
+
+# Logical column types and their renderings. NUMERIC carries money: Meta sends decimal strings, and a float would
+# lose cents when summed over thousands of rows.
+_ARROW = {
+    "string": pa.string(),
+    "int64": pa.int64(),
+    "float64": pa.float64(),
+    "numeric": pa.decimal128(38, 9),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "bool": pa.bool_(),
+}
+_DUCKDB = {
+    "string": "VARCHAR",
+    "int64": "BIGINT",
+    "float64": "DOUBLE",
+    "numeric": "DECIMAL(38, 9)",
+    "date": "DATE",
+    "timestamp": "TIMESTAMPTZ",
+    "bool": "BOOLEAN",
+}
+_BIGQUERY = {
+    "string": "STRING",
+    "int64": "INT64",
+    "float64": "FLOAT64",
+    "numeric": "NUMERIC",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "bool": "BOOL",
+}
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    # the date column raw tables are partitioned by on BigQuery (None: ingestion-time)
+    partition_by: str | None = None
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c for c, _ in self.columns]
+
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema([(c, _ARROW[t]) for c, t in self.columns])
+
+    def duckdb_ddl(self, schema: str = RAW_SCHEMA) -> str:
+        cols = ",\n  ".join(f"{c} {_DUCKDB[t]}" for c, t in self.columns)
+        return f"CREATE TABLE IF NOT EXISTS {schema}.{self.name} (\n  {cols}\n)"
+
+    def bigquery_types(self) -> list[tuple[str, str]]:
+        return [(c, _BIGQUERY[t]) for c, t in self.columns]
+
+
+_KEY = (("workspace_id", "string"), ("batch_id", "string"), ("account_id", "string"))
+_EXTRACTED = (("extracted_at", "timestamp"),)
+# Breakdown values are part of the insights key; unbroken reports leave them null.
+BREAKDOWN_COLUMNS = ("age", "gender", "country", "publisher_platform", "platform_position", "device_platform")
+_INSIGHT_KEY = (
+    ("report", "string"),
+    ("level", "string"),
+    ("date_day", "date"),
+    ("campaign_id", "string"),
+    ("adset_id", "string"),
+    ("ad_id", "string"),
+    *((b, "string") for b in BREAKDOWN_COLUMNS),
+)
+
+MANIFEST = Table(
+    MANIFEST_TABLE,
+    (
+        ("workspace_id", "string"),
+        ("batch_id", "string"),
+        ("account_id", "string"),
+        ("report", "string"),
+        ("date_start", "date"),
+        ("date_end", "date"),
+        ("row_count", "int64"),
+        ("tables", "string"),  # JSON object: table -> rows
+        ("params", "string"),  # JSON: API version, fields, windows, report time (lineage)
+        ("started_at", "timestamp"),
+        ("completed_at", "timestamp"),
+    ),
+)
+
+AD_ACCOUNTS = Table(
+    "meta_ad_accounts",
+    (
+        *_KEY,
+        ("name", "string"),
+        ("currency", "string"),
+        ("timezone_name", "string"),
+        ("timezone_offset_hours_utc", "float64"),
+        ("account_status", "int64"),
+        ("business_id", "string"),
+        *_EXTRACTED,
+    ),
+)
+
+CAMPAIGNS = Table(
+    "meta_campaigns",
+    (
+        *_KEY,
+        ("campaign_id", "string"),
+        ("name", "string"),
+        ("status", "string"),
+        ("effective_status", "string"),
+        ("objective", "string"),
+        ("buying_type", "string"),
+        ("bid_strategy", "string"),
+        ("daily_budget", "numeric"),  # major units of the account currency
+        ("lifetime_budget", "numeric"),
+        ("created_time", "timestamp"),
+        ("updated_time", "timestamp"),
+        ("start_time", "timestamp"),
+        ("stop_time", "timestamp"),
+        *_EXTRACTED,
+    ),
+)
+
+ADSETS = Table(
+    "meta_adsets",
+    (
+        *_KEY,
+        ("adset_id", "string"),
+        ("campaign_id", "string"),
+        ("name", "string"),
+        ("status", "string"),
+        ("effective_status", "string"),
+        ("optimization_goal", "string"),
+        ("billing_event", "string"),
+        ("bid_strategy", "string"),
+        ("daily_budget", "numeric"),
+        ("lifetime_budget", "numeric"),
+        ("created_time", "timestamp"),
+        ("updated_time", "timestamp"),
+        ("start_time", "timestamp"),
+        ("end_time", "timestamp"),
+        *_EXTRACTED,
+    ),
+)
+
+ADS = Table(
+    "meta_ads",
+    (
+        *_KEY,
+        ("ad_id", "string"),
+        ("adset_id", "string"),
+        ("campaign_id", "string"),
+        ("name", "string"),
+        ("status", "string"),
+        ("effective_status", "string"),
+        ("creative_id", "string"),
+        ("created_time", "timestamp"),
+        ("updated_time", "timestamp"),
+        *_EXTRACTED,
+    ),
+)
+
+INSIGHTS = Table(
+    "meta_insights",
+    (
+        *_KEY,
+        *_INSIGHT_KEY,
+        ("spend", "numeric"),
+        ("impressions", "int64"),
+        ("clicks", "int64"),
+        ("inline_link_clicks", "int64"),
+        # reach and frequency are only meaningful at the grain they were fetched for (never summed downstream)
+        ("reach", "int64"),
+        ("frequency", "float64"),
+    ),
+    partition_by="date_day",
+)
+
+INSIGHTS_ACTIONS = Table(
+    "meta_insights_actions",
+    (
+        *_KEY,
+        *_INSIGHT_KEY,
+        ("metric", "string"),  # actions | action_values | conversions | conversion_values
+        ("action_type", "string"),
+        ("attribution_window", "string"),  # value (account default) | 1d_click | 7d_click | 28d_click | 1d_view
+        ("value", "numeric"),
+    ),
+    partition_by="date_day",
+)
+
+RAW_TABLES: dict[str, Table] = {t.name: t for t in (AD_ACCOUNTS, CAMPAIGNS, ADSETS, ADS, INSIGHTS, INSIGHTS_ACTIONS)}
+ALL_TABLES: dict[str, Table] = {MANIFEST.name: MANIFEST, **RAW_TABLES}
