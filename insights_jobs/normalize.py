@@ -1,0 +1,212 @@
+"""API dicts (every metric a string) to typed rows for the raw tables.
+
+The output table names and columns match `warehouse/schema.py` (checked by a test); insights_jobs does not import
+warehouse, the orchestrator joins the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+# Raw table names (warehouse/schema.py)
+AD_ACCOUNTS = "meta_ad_accounts"
+CAMPAIGNS = "meta_campaigns"
+ADSETS = "meta_adsets"
+ADS = "meta_ads"
+INSIGHTS = "meta_insights"
+INSIGHTS_ACTIONS = "meta_insights_actions"
+
+# Meta's currencies whose minor unit is the major unit (offset 1); every other currency has offset 100.
+OFFSET_1_CURRENCIES = frozenset({"CLP", "COP", "CRC", "HUF", "ISK", "IDR", "JPY", "KRW", "PYG", "TWD", "VND"})
+
+# Fields of insights that are lists of {"action_type", "value", "<window>": ...}
+ACTION_FIELDS = ("actions", "action_values", "conversions", "conversion_values")
+ATTRIBUTION_KEYS = ("value", "1d_click", "7d_click", "28d_click", "1d_view", "1d_ev")
+BREAKDOWNS = ("age", "gender", "country", "publisher_platform", "platform_position", "device_platform")
+
+
+class NormalizationError(ValueError):
+    pass
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation as exc:
+        raise NormalizationError(f"not a number: {value!r}") from exc
+
+
+def to_int(value: Any) -> int | None:
+    d = to_decimal(value)
+    if d is None:
+        return None
+    if d != d.to_integral_value():
+        raise NormalizationError(f"not an integer: {value!r}")
+    return int(d)
+
+
+def to_float(value: Any) -> float | None:
+    d = to_decimal(value)
+    return None if d is None else float(d)
+
+
+def to_date(value: Any) -> date | None:
+    if not value:
+        return None
+    return date.fromisoformat(str(value))
+
+
+def to_timestamp(value: Any) -> datetime | None:
+    """Meta's "2024-03-12T15:02:47-0700" (or ISO with a colon) as an aware UTC datetime."""
+    if not value:
+        return None
+    text = str(value)
+    for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z"):
+        try:
+            return datetime.strptime(text, fmt).astimezone(UTC)
+        except ValueError:
+            continue
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise NormalizationError(f"not a timestamp: {value!r}") from exc
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def minor_to_major(value: Any, currency: str | None) -> Decimal | None:
+    """Object money fields (budgets, spend caps) arrive in minor units of the account currency."""
+    d = to_decimal(value)
+    if d is None:
+        return None
+    offset = 1 if (currency or "").upper() in OFFSET_1_CURRENCIES else 100
+    return d / offset
+
+
+def account_row(raw: Mapping[str, Any], extracted_at: datetime) -> dict[str, Any]:
+    business = raw.get("business") or {}
+    return {
+        "name": raw.get("name"),
+        "currency": raw.get("currency"),
+        "timezone_name": raw.get("timezone_name"),
+        "timezone_offset_hours_utc": to_float(raw.get("timezone_offset_hours_utc")),
+        "account_status": to_int(raw.get("account_status")),
+        "business_id": business.get("id") if isinstance(business, Mapping) else None,
+        "extracted_at": extracted_at,
+    }
+
+
+def campaign_row(raw: Mapping[str, Any], currency: str, extracted_at: datetime) -> dict[str, Any]:
+    return {
+        "campaign_id": raw["id"],
+        "name": raw.get("name"),
+        "status": raw.get("status"),
+        "effective_status": raw.get("effective_status"),
+        "objective": raw.get("objective"),
+        "buying_type": raw.get("buying_type"),
+        "bid_strategy": raw.get("bid_strategy"),
+        "daily_budget": minor_to_major(raw.get("daily_budget"), currency),
+        "lifetime_budget": minor_to_major(raw.get("lifetime_budget"), currency),
+        "created_time": to_timestamp(raw.get("created_time")),
+        "updated_time": to_timestamp(raw.get("updated_time")),
+        "start_time": to_timestamp(raw.get("start_time")),
+        "stop_time": to_timestamp(raw.get("stop_time")),
+        "extracted_at": extracted_at,
+    }
+
+
+def adset_row(raw: Mapping[str, Any], currency: str, extracted_at: datetime) -> dict[str, Any]:
+    return {
+        "adset_id": raw["id"],
+        "campaign_id": raw.get("campaign_id"),
+        "name": raw.get("name"),
+        "status": raw.get("status"),
+        "effective_status": raw.get("effective_status"),
+        "optimization_goal": raw.get("optimization_goal"),
+        "billing_event": raw.get("billing_event"),
+        "bid_strategy": raw.get("bid_strategy"),
+        "daily_budget": minor_to_major(raw.get("daily_budget"), currency),
+        "lifetime_budget": minor_to_major(raw.get("lifetime_budget"), currency),
+        "created_time": to_timestamp(raw.get("created_time")),
+        "updated_time": to_timestamp(raw.get("updated_time")),
+        "start_time": to_timestamp(raw.get("start_time")),
+        "end_time": to_timestamp(raw.get("end_time")),
+        "extracted_at": extracted_at,
+    }
+
+
+def ad_row(raw: Mapping[str, Any], extracted_at: datetime) -> dict[str, Any]:
+    creative = raw.get("creative") or {}
+    return {
+        "ad_id": raw["id"],
+        "adset_id": raw.get("adset_id"),
+        "campaign_id": raw.get("campaign_id"),
+        "name": raw.get("name"),
+        "status": raw.get("status"),
+        "effective_status": raw.get("effective_status"),
+        "creative_id": creative.get("id") if isinstance(creative, Mapping) else None,
+        "created_time": to_timestamp(raw.get("created_time")),
+        "updated_time": to_timestamp(raw.get("updated_time")),
+        "extracted_at": extracted_at,
+    }
+
+
+def insight_rows(
+    raw: Mapping[str, Any], report: str, level: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One insights row and its action rows (one per action field, action type and attribution window)."""
+    day = to_date(raw.get("date_start"))
+    if day is None:
+        raise NormalizationError("insights row without date_start")
+    key: dict[str, Any] = {
+        "report": report,
+        "level": level,
+        "date_day": day,
+        "campaign_id": raw.get("campaign_id"),
+        "adset_id": raw.get("adset_id"),
+        "ad_id": raw.get("ad_id"),
+        **{b: raw.get(b) for b in BREAKDOWNS},
+    }
+    row = {
+        **key,
+        "spend": to_decimal(raw.get("spend")),
+        "impressions": to_int(raw.get("impressions")),
+        "clicks": to_int(raw.get("clicks")),
+        "inline_link_clicks": to_int(raw.get("inline_link_clicks")),
+        "reach": to_int(raw.get("reach")),
+        "frequency": to_float(raw.get("frequency")),
+    }
+    actions: list[dict[str, Any]] = []
+    for metric in ACTION_FIELDS:
+        for item in raw.get(metric) or ():
+            action_type = item.get("action_type")
+            if not action_type:
+                continue
+            for window in ATTRIBUTION_KEYS:
+                if window in item:
+                    actions.append(
+                        {
+                            **key,
+                            "metric": metric,
+                            "action_type": action_type,
+                            "attribution_window": window,
+                            "value": to_decimal(item[window]),
+                        }
+                    )
+    return row, actions
+
+
+def normalize_insights(
+    rows: Iterable[Mapping[str, Any]], report: str, level: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    out_rows: list[dict[str, Any]] = []
+    out_actions: list[dict[str, Any]] = []
+    for raw in rows:
+        row, actions = insight_rows(raw, report, level)
+        out_rows.append(row)
+        out_actions.extend(actions)
+    return out_rows, out_actions
