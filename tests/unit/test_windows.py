@@ -1,0 +1,38 @@
+from datetime import UTC, date, datetime
+
+import pytest
+
+from insights_jobs.windows import Window, clamp_window, months_before, oldest_available, restatement_window
+
+
+def test_restatement_window_ends_yesterday_in_the_account_timezone():
+    # 2026-11-27 03:00 UTC is still 26 November in Los Angeles and already 27 November in Tokyo
+    now = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+    la = restatement_window("America/Los_Angeles", 28, now)
+    tokyo = restatement_window("Asia/Tokyo", 28, now)
+    assert la == Window(date(2026, 10, 29), date(2026, 11, 25))
+    assert tokyo == Window(date(2026, 10, 30), date(2026, 11, 26))
+    assert la.days == 28
+
+
+def test_unknown_timezone_falls_back_to_utc():
+    now = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+    assert restatement_window("Mars/Olympus", 1, now) == Window(date(2026, 11, 26), date(2026, 11, 26))
+
+
+def test_clamp_to_37_months_and_today():
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    assert oldest_available(date(2026, 11, 27)) == date(2023, 10, 28)
+    clamped = clamp_window(Window(date(2020, 1, 1), date(2027, 1, 1)), "UTC", now)
+    assert clamped == Window(date(2023, 10, 28), date(2026, 11, 27))
+    assert clamp_window(Window(date(2019, 1, 1), date(2019, 2, 1)), "UTC", now) is None
+
+
+def test_months_before_clamps_short_months():
+    assert months_before(date(2026, 3, 31), 1) == date(2026, 2, 28)
+    assert months_before(date(2026, 1, 15), 37) == date(2022, 12, 15)
+
+
+def test_reversed_window_is_an_error():
+    with pytest.raises(ValueError):
+        Window(date(2026, 2, 1), date(2026, 1, 1))
