@@ -1,0 +1,139 @@
+{#
+    The expected columns of each raw Meta table (warehouse/schema.py), with their staging types and names.
+    One macro per raw table; fill_staging_columns() turns a list into a typed select list.
+#}
+
+{% macro meta_raw_key_columns() %}
+    {{ return([
+        {"name": "workspace_id", "datatype": sentrum.column_type('string')},
+        {"name": "batch_id", "datatype": sentrum.column_type('string')},
+        {"name": "account_id", "datatype": sentrum.column_type('string')},
+    ]) }}
+{% endmacro %}
+
+
+{% macro meta_insight_key_columns() %}
+    {{ return(sentrum.meta_raw_key_columns() + [
+        {"name": "report", "datatype": sentrum.column_type('string')},
+        {"name": "level", "datatype": sentrum.column_type('string')},
+        {"name": "date_day", "datatype": sentrum.column_type('date')},
+        {"name": "campaign_id", "datatype": sentrum.column_type('string')},
+        {"name": "adset_id", "datatype": sentrum.column_type('string')},
+        {"name": "ad_id", "datatype": sentrum.column_type('string')},
+        {"name": "age", "datatype": sentrum.column_type('string')},
+        {"name": "gender", "datatype": sentrum.column_type('string')},
+        {"name": "country", "datatype": sentrum.column_type('string')},
+        {"name": "publisher_platform", "datatype": sentrum.column_type('string')},
+        {"name": "platform_position", "datatype": sentrum.column_type('string')},
+        {"name": "device_platform", "datatype": sentrum.column_type('string')},
+    ]) }}
+{% endmacro %}
+
+
+{% macro get_meta_batches_columns() %}
+    {{ return([
+        {"name": "workspace_id", "datatype": sentrum.column_type('string')},
+        {"name": "batch_id", "datatype": sentrum.column_type('string')},
+        {"name": "account_id", "datatype": sentrum.column_type('string')},
+        {"name": "report", "datatype": sentrum.column_type('string')},
+        {"name": "date_start", "datatype": sentrum.column_type('date')},
+        {"name": "date_end", "datatype": sentrum.column_type('date')},
+        {"name": "row_count", "datatype": sentrum.column_type('int64')},
+        {"name": "tables", "datatype": sentrum.column_type('string'), "alias": "table_row_counts_json"},
+        {"name": "params", "datatype": sentrum.column_type('string'), "alias": "params_json"},
+        {"name": "started_at", "datatype": sentrum.column_type('timestamp')},
+        {"name": "completed_at", "datatype": sentrum.column_type('timestamp')},
+    ]) }}
+{% endmacro %}
+
+
+{% macro get_meta_ad_accounts_columns() %}
+    {{ return(sentrum.meta_raw_key_columns() + [
+        {"name": "name", "datatype": sentrum.column_type('string'), "alias": "account_name"},
+        {"name": "currency", "datatype": sentrum.column_type('string'), "alias": "account_currency"},
+        {"name": "timezone_name", "datatype": sentrum.column_type('string')},
+        {"name": "timezone_offset_hours_utc", "datatype": sentrum.column_type('float64')},
+        {"name": "account_status", "datatype": sentrum.column_type('int64')},
+        {"name": "business_id", "datatype": sentrum.column_type('string')},
+        {"name": "extracted_at", "datatype": sentrum.column_type('timestamp')},
+    ]) }}
+{% endmacro %}
+
+
+{% macro get_meta_campaigns_columns() %}
+    {{ return(sentrum.meta_raw_key_columns() + [
+        {"name": "campaign_id", "datatype": sentrum.column_type('string')},
+        {"name": "name", "datatype": sentrum.column_type('string'), "alias": "campaign_name"},
+        {"name": "status", "datatype": sentrum.column_type('string')},
+        {"name": "effective_status", "datatype": sentrum.column_type('string')},
+        {"name": "objective", "datatype": sentrum.column_type('string')},
+        {"name": "buying_type", "datatype": sentrum.column_type('string')},
+        {"name": "bid_strategy", "datatype": sentrum.column_type('string')},
+        {"name": "daily_budget", "datatype": sentrum.column_type('numeric')},
+        {"name": "lifetime_budget", "datatype": sentrum.column_type('numeric')},
+        {"name": "created_time", "datatype": sentrum.column_type('timestamp'), "alias": "created_at"},
+        {"name": "updated_time", "datatype": sentrum.column_type('timestamp'), "alias": "updated_at"},
+        {"name": "start_time", "datatype": sentrum.column_type('timestamp'), "alias": "start_at"},
+        {"name": "stop_time", "datatype": sentrum.column_type('timestamp'), "alias": "stop_at"},
+        {"name": "extracted_at", "datatype": sentrum.column_type('timestamp')},
+    ]) }}
+{% endmacro %}
+
+
+{% macro get_meta_adsets_columns() %}
+    {{ return(sentrum.meta_raw_key_columns() + [
+        {"name": "adset_id", "datatype": sentrum.column_type('string')},
+        {"name": "campaign_id", "datatype": sentrum.column_type('string')},
+        {"name": "name", "datatype": sentrum.column_type('string'), "alias": "adset_name"},
+        {"name": "status", "datatype": sentrum.column_type('string')},
+        {"name": "effective_status", "datatype": sentrum.column_type('string')},
+        {"name": "optimization_goal", "datatype": sentrum.column_type('string')},
+        {"name": "billing_event", "datatype": sentrum.column_type('string')},
+        {"name": "bid_strategy", "datatype": sentrum.column_type('string')},
+        {"name": "daily_budget", "datatype": sentrum.column_type('numeric')},
+        {"name": "lifetime_budget", "datatype": sentrum.column_type('numeric')},
+        {"name": "created_time", "datatype": sentrum.column_type('timestamp'), "alias": "created_at"},
+        {"name": "updated_time", "datatype": sentrum.column_type('timestamp'), "alias": "updated_at"},
+        {"name": "start_time", "datatype": sentrum.column_type('timestamp'), "alias": "start_at"},
+        {"name": "end_time", "datatype": sentrum.column_type('timestamp'), "alias": "end_at"},
+        {"name": "extracted_at", "datatype": sentrum.column_type('timestamp')},
+    ]) }}
+{% endmacro %}
+
+
+{% macro get_meta_ads_columns() %}
+    {{ return(sentrum.meta_raw_key_columns() + [
+        {"name": "ad_id", "datatype": sentrum.column_type('string')},
+        {"name": "adset_id", "datatype": sentrum.column_type('string')},
+        {"name": "campaign_id", "datatype": sentrum.column_type('string')},
+        {"name": "name", "datatype": sentrum.column_type('string'), "alias": "ad_name"},
+        {"name": "status", "datatype": sentrum.column_type('string')},
+        {"name": "effective_status", "datatype": sentrum.column_type('string')},
+        {"name": "creative_id", "datatype": sentrum.column_type('string')},
+        {"name": "created_time", "datatype": sentrum.column_type('timestamp'), "alias": "created_at"},
+        {"name": "updated_time", "datatype": sentrum.column_type('timestamp'), "alias": "updated_at"},
+        {"name": "extracted_at", "datatype": sentrum.column_type('timestamp')},
+    ]) }}
+{% endmacro %}
+
+
+{% macro get_meta_insights_columns() %}
+    {{ return(sentrum.meta_insight_key_columns() + [
+        {"name": "spend", "datatype": sentrum.column_type('numeric')},
+        {"name": "impressions", "datatype": sentrum.column_type('int64')},
+        {"name": "clicks", "datatype": sentrum.column_type('int64')},
+        {"name": "inline_link_clicks", "datatype": sentrum.column_type('int64')},
+        {"name": "reach", "datatype": sentrum.column_type('int64')},
+        {"name": "frequency", "datatype": sentrum.column_type('float64')},
+    ]) }}
+{% endmacro %}
+
+
+{% macro get_meta_insights_actions_columns() %}
+    {{ return(sentrum.meta_insight_key_columns() + [
+        {"name": "metric", "datatype": sentrum.column_type('string')},
+        {"name": "action_type", "datatype": sentrum.column_type('string')},
+        {"name": "attribution_window", "datatype": sentrum.column_type('string')},
+        {"name": "value", "datatype": sentrum.column_type('numeric'), "alias": "metric_value"},
+    ]) }}
+{% endmacro %}
