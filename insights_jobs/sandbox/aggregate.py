@@ -1,0 +1,160 @@
+"""Roll ad-day metrics up to insights rows (any level, any time bucket) exactly as the sandbox API
+reports them.
+
+Additive metrics (spend, impressions, clicks, inline_link_clicks, action counts and values) are plain sums.
+Reach is not additive: a parent's reach, or an ad's reach over several days, is deterministic and lies between
+the largest and the sum of the parts it combines.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
+from decimal import Decimal
+
+from insights_jobs.sandbox.metrics import AdDayMetrics
+from insights_jobs.sandbox.model import LEVELS, WINDOWS, Account, ActionValue, Ad, TruthRow
+from insights_jobs.sandbox.rng import stable_unit
+
+TimeIncrement = int | str  # 1..90, "monthly" or "all_days"
+
+
+def time_buckets(since: date, until: date, time_increment: TimeIncrement) -> list[tuple[date, date]]:
+    """Split [since, until] into (date_start, date_stop) buckets the way Meta's time_increment does."""
+    if since > until:
+        return []
+    if time_increment == "all_days":
+        return [(since, until)]
+    buckets: list[tuple[date, date]] = []
+    start = since
+    while start <= until:
+        if time_increment == "monthly":
+            last = date(start.year, start.month, calendar.monthrange(start.year, start.month)[1])
+        else:
+            last = start + timedelta(days=int(time_increment) - 1)
+        stop = min(last, until)
+        buckets.append((start, stop))
+        start = stop + timedelta(days=1)
+    return buckets
+
+
+def combine_reach(seed: int, key: tuple[object, ...], parts: list[int]) -> int:
+    """Deterministic non-additive union of reaches: max(parts) <= result <= sum(parts)."""
+    if not parts:
+        return 0
+    if len(parts) == 1:
+        return parts[0]
+    top, total = max(parts), sum(parts)
+    overlap = 0.55 + 0.35 * stable_unit(seed, "reach", *key)
+    return top + int(overlap * (total - top))
+
+
+class _Group:
+    __slots__ = ("spend", "impressions", "clicks", "link_clicks", "actions", "daily_reach")
+
+    def __init__(self) -> None:
+        self.spend = Decimal(0)
+        self.impressions = 0
+        self.clicks = 0
+        self.link_clicks = 0
+        self.actions: dict[tuple[str, str], list[Decimal]] = {}
+        self.daily_reach: dict[date, list[int]] = {}
+
+    def add(self, day: date, m: AdDayMetrics) -> None:
+        self.spend += m.spend
+        self.impressions += m.impressions
+        self.clicks += m.clicks
+        self.link_clicks += m.inline_link_clicks
+        for key, figures in m.actions:
+            acc = self.actions.get(key)
+            if acc is None:
+                self.actions[key] = list(figures)
+            else:
+                for i, v in enumerate(figures):
+                    acc[i] += v
+        self.daily_reach.setdefault(day, []).append(m.reach)
+
+
+def _level_ids(level: str, ad: Ad) -> tuple[str | None, str | None, str | None]:
+    if level == "account":
+        return (None, None, None)
+    if level == "campaign":
+        return (ad.campaign_id, None, None)
+    if level == "adset":
+        return (ad.campaign_id, ad.adset_id, None)
+    return (ad.campaign_id, ad.adset_id, ad.id)
+
+
+def aggregate(
+    *,
+    seed: int,
+    metrics_of: Callable[[Ad, date], AdDayMetrics | None],
+    level: str,
+    account: Account,
+    ads: Iterable[Ad],
+    since: date,
+    until: date,
+    last_day: date,
+    time_increment: TimeIncrement = 1,
+) -> list[TruthRow]:
+    """Insights rows of `ads` at `level` for [since, until]; data only up to `last_day` (account today)."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}")
+    buckets = time_buckets(since, until, time_increment)
+    if not buckets:
+        return []
+    starts = [b[0] for b in buckets]
+    data_until = min(until, last_day)
+    groups: dict[tuple[int, tuple[str | None, str | None, str | None]], _Group] = {}
+    bucket_index = 0
+    for ad in ads:
+        first = max(since, ad.delivery_start)
+        last = data_until if ad.delivery_end is None else min(data_until, ad.delivery_end)
+        ids = _level_ids(level, ad)
+        day = first
+        bucket_index = 0
+        while day <= last:
+            m = metrics_of(ad, day)
+            if m is not None:
+                while bucket_index + 1 < len(starts) and starts[bucket_index + 1] <= day:
+                    bucket_index += 1
+                group = groups.get((bucket_index, ids))
+                if group is None:
+                    group = groups[(bucket_index, ids)] = _Group()
+                group.add(day, m)
+            day += timedelta(days=1)
+
+    rows: list[TruthRow] = []
+    for (bi, (campaign_id, adset_id, ad_id)), g in groups.items():
+        start, stop = buckets[bi]
+        object_id = {"account": account.id, "campaign": campaign_id, "adset": adset_id, "ad": ad_id}[level]
+        per_day = [
+            combine_reach(seed, (level, object_id, d.isoformat()), parts) for d, parts in sorted(g.daily_reach.items())
+        ]
+        reach = combine_reach(seed, (level, object_id, start.isoformat(), stop.isoformat()), per_day)
+        actions = [
+            ActionValue(metric, action_type, window, figures[i])
+            for (metric, action_type), figures in sorted(g.actions.items())
+            for i, window in enumerate(WINDOWS)
+            if figures[i] != 0
+        ]
+        rows.append(
+            TruthRow(
+                level=level,
+                account_id=account.account_id,
+                campaign_id=campaign_id,
+                adset_id=adset_id,
+                ad_id=ad_id,
+                date=start,
+                date_stop=stop,
+                spend=g.spend,
+                impressions=g.impressions,
+                clicks=g.clicks,
+                inline_link_clicks=g.link_clicks,
+                reach=reach,
+                actions=actions,
+            )
+        )
+    rows.sort(key=lambda r: (r.date, r.date_stop, r.campaign_id or "", r.adset_id or "", r.ad_id or ""))
+    return rows

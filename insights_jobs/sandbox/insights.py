@@ -1,0 +1,348 @@
+"""The insights edge: parameter parsing, row selection (from the scenario's truth) and Meta's row format."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from insights_jobs.sandbox import currency, errors
+from insights_jobs.sandbox.aggregate import TimeIncrement
+from insights_jobs.sandbox.model import LEVELS, RETURNED_WINDOWS, Account, Ad, TruthRow
+from insights_jobs.sandbox.objects import compile_filters
+from insights_jobs.sandbox.params import (
+    Filter,
+    parse_fields,
+    parse_filtering,
+    parse_json,
+    parse_list,
+    parse_time_range,
+)
+from insights_jobs.sandbox.scenario import Scenario
+
+# Fields the sandbox computes. Anything else fails as Meta fails an unknown insights field.
+INSIGHTS_FIELDS: tuple[str, ...] = (
+    "account_id",
+    "account_name",
+    "account_currency",
+    "campaign_id",
+    "campaign_name",
+    "adset_id",
+    "adset_name",
+    "ad_id",
+    "ad_name",
+    "objective",
+    "buying_type",
+    "optimization_goal",
+    "spend",
+    "impressions",
+    "clicks",
+    "inline_link_clicks",
+    "reach",
+    "frequency",
+    "ctr",
+    "cpc",
+    "cpm",
+    "cpp",
+    "inline_link_click_ctr",
+    "cost_per_inline_link_click",
+    "actions",
+    "action_values",
+    "cost_per_action_type",
+    "purchase_roas",
+    "website_purchase_roas",
+    "date_start",
+    "date_stop",
+)
+_FIELD_SET = frozenset(INSIGHTS_FIELDS)
+DEFAULT_FIELDS: tuple[str, ...] = ("impressions", "spend")
+
+# Every window value the SDK accepts; only RETURNED_WINDOWS produce keys (the rest are silently empty, as the
+# view windows are at Meta since 2026-01-12).
+KNOWN_WINDOWS = frozenset(
+    {
+        "1d_click",
+        "1d_ev",
+        "1d_sequenced",
+        "1d_view",
+        "28d_click",
+        "28d_sequenced",
+        "28d_view",
+        "28d_view_all_conversions",
+        "28d_view_first_conversion",
+        "7d_click",
+        "7d_sequenced",
+        "7d_view",
+        "7d_view_all_conversions",
+        "7d_view_first_conversion",
+        "custom",
+        "dda",
+        "default",
+        "incrementality",
+        "incrementality_all_conversions",
+        "incrementality_first_conversion",
+        "skan_click",
+        "skan_click_second_postback",
+        "skan_click_third_postback",
+        "skan_view",
+        "skan_view_second_postback",
+        "skan_view_third_postback",
+    }
+)
+ACTION_REPORT_TIMES = frozenset({"impression", "conversion", "mixed", "lifetime"})
+DEPTH = {level: i for i, level in enumerate(LEVELS)}
+INSIGHTS_RETENTION_MONTHS = 37
+
+
+@dataclass(frozen=True)
+class InsightsQuery:
+    """A parsed insights request."""
+
+    level: str
+    fields: tuple[str, ...]
+    ranges: tuple[tuple[date, date], ...]
+    time_increment: TimeIncrement
+    windows: tuple[str, ...]  # window keys to add to each action entry, besides "value"
+    filters: tuple[Filter, ...]
+
+    @property
+    def date_start(self) -> date:
+        return min(r[0] for r in self.ranges)
+
+    @property
+    def date_stop(self) -> date:
+        return max(r[1] for r in self.ranges)
+
+
+def months_back(day: date, months: int) -> date:
+    total = day.year * 12 + (day.month - 1) - months
+    year, month = divmod(total, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def preset_range(preset: str, today: date) -> tuple[date, date]:
+    """Meta's date_preset values the sandbox supports, relative to the account's today."""
+    yesterday = today - timedelta(days=1)
+    if preset == "today":
+        return today, today
+    if preset == "yesterday":
+        return yesterday, yesterday
+    if preset.startswith("last_") and preset.endswith("d") and preset[5:-1].isdigit():
+        n = int(preset[5:-1])
+        if n in (3, 7, 14, 28, 30, 90):
+            return today - timedelta(days=n), yesterday
+    if preset == "this_month":
+        return today.replace(day=1), today
+    if preset == "last_month":
+        last = today.replace(day=1) - timedelta(days=1)
+        return last.replace(day=1), last
+    if preset == "this_year":
+        return today.replace(month=1, day=1), today
+    if preset == "last_year":
+        return date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)
+    if preset in ("maximum", "data_maximum"):
+        return months_back(today, INSIGHTS_RETENTION_MONTHS), today
+    raise errors.invalid_param(f"param date_preset value {preset!r} is not supported by the sandbox")
+
+
+def _time_increment(raw: str | None) -> TimeIncrement:
+    if raw is None or raw == "":
+        return "all_days"
+    text = raw.strip().strip('"')
+    if text in ("all_days", "monthly"):
+        return text
+    if text.isdigit() and 1 <= int(text) <= 90:
+        return int(text)
+    raise errors.invalid_param("param time_increment must be an integer between 1 and 90, 'monthly' or 'all_days'")
+
+
+def parse_query(params: Mapping[str, str], *, node_level: str, today: date) -> InsightsQuery:
+    """Validate an insights request the way Meta does (code 100 on anything malformed)."""
+    level = params.get("level") or node_level
+    if level not in LEVELS:
+        raise errors.invalid_param(f"param level must be one of {{{', '.join(LEVELS)}}}")
+    if DEPTH[level] < DEPTH[node_level]:
+        raise errors.invalid_param(f"level {level} is above the {node_level} this request is made on")
+
+    specs = parse_fields(params.get("fields"))
+    names = [s.name for s in specs] if specs is not None else list(DEFAULT_FIELDS)
+    for spec in specs or ():
+        if spec.name not in _FIELD_SET or spec.subfields:
+            raise errors.invalid_insights_field(spec.name)
+
+    if params.get("breakdowns") not in (None, "", "[]"):
+        raise errors.invalid_param("breakdowns are not supported by the Graph API sandbox yet")
+    action_breakdowns = parse_list("action_breakdowns", params.get("action_breakdowns"))
+    if action_breakdowns not in (None, [], ["action_type"]):
+        raise errors.invalid_param("action_breakdowns other than action_type are not supported by the sandbox yet")
+    report_time = params.get("action_report_time")
+    if report_time is not None and report_time not in ACTION_REPORT_TIMES:
+        raise errors.invalid_param(f"param action_report_time must be one of {sorted(ACTION_REPORT_TIMES)}")
+
+    windows_raw = parse_list("action_attribution_windows", params.get("action_attribution_windows")) or []
+    for i, w in enumerate(windows_raw):
+        if w not in KNOWN_WINDOWS:
+            raise errors.invalid_param(
+                f"action_attribution_windows[{i}] must be one of the following values: "
+                f"{', '.join(sorted(KNOWN_WINDOWS))}"
+            )
+    windows = tuple(w for w in RETURNED_WINDOWS if w in windows_raw)
+
+    time_ranges = parse_json("time_ranges", params.get("time_ranges"), list)
+    time_range = parse_json("time_range", params.get("time_range"), dict)
+    if time_ranges:
+        ranges = tuple(parse_time_range(f"time_ranges[{i}]", r) for i, r in enumerate(time_ranges))
+        increment: TimeIncrement = "all_days"
+    else:
+        if time_range is not None:
+            ranges = (parse_time_range("time_range", time_range),)
+        else:
+            ranges = (preset_range(params.get("date_preset") or "last_30d", today),)
+        increment = _time_increment(params.get("time_increment"))
+    earliest = months_back(today, INSIGHTS_RETENTION_MONTHS)
+    if any(since < earliest for since, _ in ranges):
+        raise errors.too_old()
+
+    filters = tuple(parse_filtering(params.get("filtering")))
+    return InsightsQuery(level, tuple(names), ranges, increment, windows, filters)
+
+
+def compute_rows(scenario: Scenario, account: Account, scope: Sequence[Ad], query: InsightsQuery) -> list[TruthRow]:
+    """The rows the request selects: the scenario's truth for the ads in scope that pass the filters."""
+    predicate = compile_filters("ad", query.filters, scenario, allow_bare=False) if query.filters else None
+    ads = [ad for ad in scope if predicate is None or predicate(ad)]
+    rows: list[TruthRow] = []
+    for since, until in query.ranges:
+        rows.extend(scenario.truth(query.level, account.id, since, until, time_increment=query.time_increment, ads=ads))
+    return rows
+
+
+# ---- rendering ---------------------------------------------------------------------------------------------
+
+_SIX = Decimal("0.000001")
+
+
+def _ratio(numerator: Decimal | int, denominator: Decimal | int, scale: int = 1) -> str | None:
+    if not denominator:
+        return None
+    value = Decimal(numerator) * scale / Decimal(denominator)
+    return str(value.quantize(_SIX, rounding=ROUND_HALF_UP))
+
+
+def _by_type(row: TruthRow, metric: str) -> dict[str, dict[str, Decimal]]:
+    out: dict[str, dict[str, Decimal]] = {}
+    for a in row.actions:
+        if a.metric == metric:
+            out.setdefault(a.action_type, {})[a.window] = a.value
+    return out
+
+
+def _action_list(
+    figures: dict[str, dict[str, Decimal]],
+    windows: tuple[str, ...],
+    fmt: Callable[[Decimal], str | None],
+    only: Sequence[str] | None = None,
+) -> list[dict[str, str]] | None:
+    keys = ("value", *windows)
+    out = []
+    for action_type in sorted(figures):
+        if only is not None and action_type not in only:
+            continue
+        values = figures[action_type]
+        if not any(values.get(k) for k in keys):
+            continue
+        entry = {"action_type": action_type}
+        for k in keys:
+            text = fmt(values.get(k, Decimal(0)))
+            if text is not None:
+                entry[k] = text
+        out.append(entry)
+    return out or None
+
+
+class RowRenderer:
+    """Turns TruthRows into Meta's JSON rows for one query (every metric a string, ids only when asked)."""
+
+    def __init__(self, scenario: Scenario, account: Account, query: InsightsQuery) -> None:
+        self.scenario = scenario
+        self.account = account
+        self.query = query
+
+    def _name(self, object_id: str | None) -> str | None:
+        obj = self.scenario.get_object(object_id) if object_id else None
+        return getattr(obj, "name", None)
+
+    def _campaign_attr(self, row: TruthRow, attr: str) -> str | None:
+        obj = self.scenario.get_object(row.campaign_id) if row.campaign_id else None
+        return getattr(obj, attr, None)
+
+    def _money(self, value: Decimal) -> str:
+        return currency.format_major(value, self.account.currency)
+
+    def field(self, name: str, row: TruthRow) -> Any:
+        cur = self.account.currency
+        w = self.query.windows
+        if name == "account_id":
+            return row.account_id
+        if name == "account_name":
+            return self.account.name
+        if name == "account_currency":
+            return cur
+        if name in ("campaign_id", "adset_id", "ad_id"):
+            return getattr(row, name)
+        if name in ("campaign_name", "adset_name", "ad_name"):
+            return self._name(getattr(row, name.replace("_name", "_id")))
+        if name in ("objective", "buying_type"):
+            return self._campaign_attr(row, name)
+        if name == "optimization_goal":
+            adset = self.scenario.get_object(row.adset_id) if row.adset_id else None
+            return getattr(adset, "optimization_goal", None)
+        if name == "spend":
+            return self._money(row.spend)
+        if name in ("impressions", "clicks", "inline_link_clicks", "reach"):
+            return str(getattr(row, name))
+        if name == "frequency":
+            return _ratio(row.impressions, row.reach)
+        if name == "ctr":
+            return _ratio(row.clicks, row.impressions, 100)
+        if name == "inline_link_click_ctr":
+            return _ratio(row.inline_link_clicks, row.impressions, 100)
+        if name == "cpc":
+            return _ratio(row.spend, row.clicks)
+        if name == "cost_per_inline_link_click":
+            return _ratio(row.spend, row.inline_link_clicks)
+        if name == "cpm":
+            return _ratio(row.spend, row.impressions, 1000)
+        if name == "cpp":
+            return _ratio(row.spend, row.reach, 1000)
+        if name == "actions":
+            return _action_list(_by_type(row, "actions"), w, lambda v: str(int(v)))
+        if name == "action_values":
+            return _action_list(_by_type(row, "action_values"), w, self._money)
+        if name == "cost_per_action_type":
+            return _action_list(_by_type(row, "actions"), w, lambda v: _ratio(row.spend, v))
+        if name in ("purchase_roas", "website_purchase_roas"):
+            action_type = "omni_purchase" if name == "purchase_roas" else "offsite_conversion.fb_pixel_purchase"
+            return _action_list(
+                _by_type(row, "action_values"), w, lambda v: _ratio(v, row.spend) or "0", only=(action_type,)
+            )
+        raise errors.invalid_insights_field(name)  # pragma: no cover - parse_query validated the fields
+
+    def render(self, rows: Sequence[TruthRow]) -> list[dict[str, Any]]:
+        out = []
+        for row in rows:
+            item: dict[str, Any] = {}
+            for name in self.query.fields:
+                if name in ("date_start", "date_stop"):
+                    continue
+                value = self.field(name, row)
+                if value is not None:
+                    item[name] = value
+            item["date_start"] = row.date.isoformat()
+            item["date_stop"] = row.date_stop.isoformat()
+            out.append(item)
+        return out

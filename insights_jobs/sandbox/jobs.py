@@ -1,0 +1,143 @@
+"""Async insights report runs: created by POST act_X/insights, completed after `job_seconds` of wall time."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from insights_jobs.sandbox.insights import InsightsQuery
+from insights_jobs.sandbox.model import Account, TruthRow
+
+NOT_STARTED = "Job Not Started"
+STARTED = "Job Started"
+RUNNING = "Job Running"
+COMPLETED = "Job Completed"
+FAILED = "Job Failed"
+
+REPORT_RUN_FIELDS: tuple[str, ...] = (
+    "id",
+    "account_id",
+    "async_percent_completion",
+    "async_status",
+    "date_start",
+    "date_stop",
+    "emails",
+    "friendly_name",
+    "is_bookmarked",
+    "is_running",
+    "time_completed",
+    "time_ref",
+)
+# Reported by default on a node read without `fields`.
+DEFAULT_REPORT_RUN_FIELDS: tuple[str, ...] = (
+    "id",
+    "account_id",
+    "time_ref",
+    "time_completed",
+    "async_status",
+    "async_percent_completion",
+    "date_start",
+    "date_stop",
+    "is_running",
+)
+
+
+@dataclass
+class ReportRun:
+    """One async report run and the rows it will serve."""
+
+    id: str
+    account: Account
+    query: InsightsQuery
+    rows: list[TruthRow]
+    created_monotonic: float
+    time_ref: int
+    duration: float
+    # Hook for fault injection: a run marked failed reports "Job Failed" once its time is up.
+    fail: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def progress(self, now: float) -> tuple[str, int]:
+        """(async_status, async_percent_completion) at monotonic time `now`."""
+        elapsed = now - self.created_monotonic
+        if self.duration <= 0 or elapsed >= self.duration:
+            return (FAILED, 100) if self.fail else (COMPLETED, 100)
+        fraction = elapsed / self.duration
+        if fraction < 0.15:
+            return NOT_STARTED, 0
+        if fraction < 0.35:
+            return STARTED, int(fraction * 100)
+        return RUNNING, min(99, int(fraction * 100))
+
+    def node(self, now: float) -> dict[str, Any]:
+        """Every field of the report run node."""
+        status, percent = self.progress(now)
+        done = status in (COMPLETED, FAILED)
+        return {
+            "id": self.id,
+            "account_id": self.account.account_id,
+            "async_percent_completion": percent,
+            "async_status": status,
+            "date_start": self.query.date_start.isoformat(),
+            "date_stop": self.query.date_stop.isoformat(),
+            "emails": [],
+            "friendly_name": f"sandbox report {self.id}",
+            "is_bookmarked": False,
+            "is_running": not done,
+            "time_completed": self.time_ref + max(1, round(self.duration)) if done else 0,
+            "time_ref": self.time_ref,
+        }
+
+
+class ReportRunStore:
+    """Thread-safe store of report runs (oldest evicted past `max_runs`)."""
+
+    def __init__(
+        self,
+        job_seconds: float,
+        *,
+        max_runs: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.job_seconds = job_seconds
+        self.max_runs = max_runs
+        self.clock = clock
+        self._wall = wall_clock
+        self._lock = threading.Lock()
+        self._runs: OrderedDict[str, ReportRun] = OrderedDict()
+        self._ids = itertools.count(1)
+
+    def create(self, account: Account, query: InsightsQuery, rows: list[TruthRow]) -> ReportRun:
+        with self._lock:
+            run_id = str(1571860060000000 + next(self._ids))
+            run = ReportRun(
+                id=run_id,
+                account=account,
+                query=query,
+                rows=rows,
+                created_monotonic=self.clock(),
+                time_ref=int(self._wall()),
+                duration=self.job_seconds,
+            )
+            self._runs[run_id] = run
+            while len(self._runs) > self.max_runs:
+                self._runs.popitem(last=False)
+            return run
+
+    def get(self, run_id: str) -> ReportRun | None:
+        with self._lock:
+            return self._runs.get(run_id)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._runs)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._runs.clear()

@@ -1,0 +1,301 @@
+"""A loopback HTTP server speaking the Graph API closely enough for the unmodified facebook-business SDK.
+
+    with SandboxServer(Scenario("demo", 42)) as server:
+        session = FacebookSession(access_token="sandbox-token-acme")
+        session.GRAPH = server.url
+        api = FacebookAdsApi(session, api_version="v26.0")
+
+`serve()` runs it in the foreground for `sentrum sandbox serve`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, TextIO
+from urllib.parse import parse_qsl, urlsplit
+
+from insights_jobs.sandbox import errors
+from insights_jobs.sandbox.graph import FaultHook, GraphApp, RequestRecord
+from insights_jobs.sandbox.scenario import Scenario
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as requests.Session expects
+    server_version = "SentrumGraphSandbox/1.0"
+    timeout = 30  # idle keep-alive connections are closed after this many seconds
+    server: _HTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, add=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.track(self.connection, add=False)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._answer()
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._answer()
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._answer()
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._answer()
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        self._answer()
+
+    def do_OPTIONS(self) -> None:  # noqa: N802
+        self._answer()
+
+    def _answer(self) -> None:
+        sandbox = self.server.sandbox
+        split = urlsplit(self.path)
+        params: dict[str, str] = {}
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True  # the unread body would corrupt the next request on this connection
+            self._send(413, errors.invalid_param("Request body too large").body(), {})
+            return
+        if length:
+            body = self.rfile.read(length)
+            content_type = self.headers.get("Content-Type", "")
+            if content_type.startswith("application/x-www-form-urlencoded") or not content_type:
+                params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        # The query string wins (the SDK puts access_token there on every method).
+        params.update(parse_qsl(split.query, keep_blank_values=True))
+        if sandbox.latency_ms > 0:
+            time.sleep(sandbox.latency_ms / 1000)
+        response = sandbox.app.handle(self.command, split.path, params, base_url=sandbox.url)
+        self._send(response.status, response.body, response.headers)
+
+    def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
+        payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature from http.server
+        # Request lines never carry tokens into logs: stay silent (the app keeps a redacted log).
+        return
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], sandbox: SandboxServer) -> None:
+        self.sandbox = sandbox
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def track(self, conn: socket.socket, *, add: bool) -> None:
+        with self._connections_lock:
+            if add:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+            self._connections.clear()
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+class SandboxServer:
+    """The Graph API sandbox on 127.0.0.1, served from a daemon thread.
+
+    `job_seconds`: wall time an async report run takes to complete. `sync_row_cap`: rows above which a sync
+    insights call fails with 100/1487534. `calls_per_minute`: the budget behind the usage headers.
+    `fault_hook`: optional callable(CallInfo) -> GraphError | None run before each routed call.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | str = "demo",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency_ms: float = 0,
+        job_seconds: float = 0.5,
+        page_limit_default: int = 25,
+        page_limit_max: int = 500,
+        *,
+        seed: int = 42,
+        sync_row_cap: int = 5000,
+        calls_per_minute: int = 6000,
+        fault_hook: FaultHook | None = None,
+    ) -> None:
+        if host not in LOOPBACK_HOSTS:
+            raise ValueError(f"the sandbox binds to loopback only, not {host!r}")
+        self.scenario = scenario if isinstance(scenario, Scenario) else Scenario(scenario, seed)
+        self.host = "127.0.0.1"
+        self._requested_port = port
+        self.latency_ms = latency_ms
+        self.app = GraphApp(
+            self.scenario,
+            job_seconds=job_seconds,
+            page_limit_default=page_limit_default,
+            page_limit_max=page_limit_max,
+            sync_row_cap=sync_row_cap,
+            calls_per_minute=calls_per_minute,
+            fault_hook=fault_hook,
+        )
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # ---- lifecycle ----------------------------------------------------------------------------------------
+
+    def _bind(self) -> _HTTPServer:
+        with self._lock:
+            if self._httpd is None:
+                self._httpd = _HTTPServer((self.host, self._requested_port), self)
+            return self._httpd
+
+    def start(self) -> SandboxServer:
+        """Bind and serve from a daemon thread; returns self. Idempotent."""
+        httpd = self._bind()
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=httpd.serve_forever,
+                    kwargs={"poll_interval": 0.05},
+                    name=f"graph-sandbox-{self.port}",
+                    daemon=True,
+                )
+                self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, drop open connections and release the port. Returns within a fraction of a second."""
+        with self._lock:
+            httpd, thread = self._httpd, self._thread
+            self._httpd, self._thread = None, None
+        if httpd is None:
+            return
+        if thread is not None:
+            httpd.shutdown()
+        httpd.close_connections()
+        httpd.server_close()
+        if thread is not None:
+            thread.join(timeout=2)
+
+    def run(self, stop_event: threading.Event | None = None) -> None:
+        """Serve until `stop_event` is set or KeyboardInterrupt (Ctrl-C / SIGTERM via `serve`), then stop."""
+        self.start()
+        event = stop_event or threading.Event()
+        try:
+            while not event.wait(0.25):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # ---- introspection ------------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        httpd = self._httpd
+        if httpd is None:
+            raise RuntimeError("the sandbox server is not started")
+        return int(httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """Base URL to put in FacebookSession.GRAPH, e.g. "http://127.0.0.1:54321"."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Snapshot of answered calls (batch items included, tokens removed)."""
+        return self.app.requests
+
+    def stats(self) -> dict[str, int]:
+        """Calls by kind ("insights", "insights_async", "report_run", "ads", "write_attempt", ...),
+        plus "total", "errors" and "batch_items"."""
+        return self.app.stats()
+
+    def reset(self) -> None:
+        """Clear the request log, counters, usage windows and report runs."""
+        self.app.reset()
+
+
+class _Terminate(KeyboardInterrupt):
+    pass
+
+
+def serve(
+    port: int,
+    scenario: str = "demo",
+    seed: int = 42,
+    latency_ms: float = 0,
+    job_seconds: float = 2.0,
+    *,
+    host: str = "127.0.0.1",
+    out: TextIO | None = None,
+    **options: Any,
+) -> None:
+    """Run the sandbox in the foreground until Ctrl-C or SIGTERM; prints its URL and the tokens."""
+    out = out or sys.stdout
+    server = SandboxServer(
+        Scenario(scenario, seed),
+        host=host,
+        port=port,
+        latency_ms=latency_ms,
+        job_seconds=job_seconds,
+        **options,
+    )
+    server.start()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+
+        def _on_term(signum: int, frame: Any) -> None:
+            raise _Terminate()
+
+        previous = signal.signal(signal.SIGTERM, _on_term)
+    try:
+        print(f"Graph API sandbox: {server.url}  (scenario {scenario!r}, seed {seed})", file=out)
+        print("Tokens:", file=out)
+        for token, accounts in server.scenario.tokens.items():
+            print(f"  {token}: {', '.join(accounts)}", file=out)
+        print("Press Ctrl-C to stop.", file=out, flush=True)
+        server.run()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM before run() took over
+        pass
+    finally:
+        server.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
