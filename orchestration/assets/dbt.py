@@ -1,0 +1,100 @@
+"""dbt models as Dagster assets (dagster-dbt). dbt runs once per run over all workspaces, never per workspace."""
+
+import importlib.metadata
+import json
+import os
+import sys
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from packaging import version
+
+from orchestration.resources import WarehouseResource
+from orchestration.settings import Settings
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+class SentrumDbtTranslator(DagsterDbtTranslator):
+    """Keys mirror warehouse schemas: sources are the raw tables written by `meta_extract`, models are
+    `<layer>/<model>`; groups follow the dbt layer."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey(["raw", dbt_resource_props["name"]])
+        layer = dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "models"
+        return dg.AssetKey([layer, dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        return f"dbt_{fqn[1]}" if len(fqn) > 2 else "dbt"
+
+
+class SentrumDbtCliResource(DbtCliResource):
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        # dagster-dbt asks `dbt --version` in a subprocess on every run (~5 s here); the pinned package says the same.
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+
+def _dbt_executable() -> str:
+    # The dbt installed beside this interpreter, so an un-activated venv (`.venv/bin/python ...`) still finds it.
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else "dbt"
+
+
+def dbt_resource(settings: Settings) -> SentrumDbtCliResource:
+    return SentrumDbtCliResource(project_dir=dbt_project, target=settings.warehouse, dbt_executable=_dbt_executable())
+
+
+def _project_files_newer_than(path: Path) -> bool:
+    if not path.exists():
+        return True
+    built = path.stat().st_mtime
+    for pattern in ("*.sql", "*.yml", "*.yaml", "*.csv", "*.md"):
+        for f in DBT_PROJECT_DIR.rglob(pattern):
+            if "target" in f.relative_to(DBT_PROJECT_DIR).parts[:1] or "logs" in f.parts:
+                continue
+            if f.stat().st_mtime > built:
+                return True
+    return False
+
+
+def ensure_manifest() -> Path:
+    """`@dbt_assets` needs manifest.json at import time. Build it (`dbt parse`, a few seconds) when it is missing
+    or older than the project's files, so a fresh clone and an edited model both load without a manual step."""
+    if _project_files_newer_than(dbt_project.manifest_path):
+        # dagster-dbt's own preparer builds a DbtCliResource that looks for `dbt` on PATH only; use ours.
+        SentrumDbtCliResource(project_dir=dbt_project, dbt_executable=_dbt_executable()).cli(
+            ["parse", "--quiet"], target_path=dbt_project.target_path
+        ).wait()
+    return dbt_project.manifest_path
+
+
+def dbt_build_args(window_vars: Mapping[str, str] | None = None) -> list[str]:
+    """The dbt command of a run: one `build` over every workspace (models and their tests)."""
+    args = ["build"]
+    if window_vars:
+        args += ["--vars", json.dumps(dict(window_vars), sort_keys=True)]
+    return args
+
+
+@dbt_assets(
+    manifest=ensure_manifest(),
+    project=dbt_project,
+    dagster_dbt_translator=SentrumDbtTranslator(),
+    name="sentrum_dbt",
+)
+def sentrum_dbt(context: dg.AssetExecutionContext, dbt: SentrumDbtCliResource, warehouse: WarehouseResource):
+    # dagster-dbt hands os.environ to the dbt process and has no env parameter; profiles.yml reads these.
+    os.environ.update(warehouse.dbt_env())
+    yield from dbt.cli(dbt_build_args(), context=context).stream()
+
+
+defs = dg.Definitions(assets=[sentrum_dbt])

@@ -1,0 +1,226 @@
+"""`sentrum`: the command line. Pipeline commands run through Dagster (in this process, on the project's
+instance), so their runs show in the UI."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed without a traceback, exit status 2."""
+
+
+def _settings():
+    from pydantic import ValidationError
+
+    from orchestration.settings import get_settings
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        raise UsageError(f"invalid settings in the environment:\n{exc}") from None
+
+
+def _dagster(settings):
+    # Imported late: Dagster and dbt take seconds to import, and `workspaces list` does not need them.
+    from orchestration.definitions import build_definitions
+    from orchestration.runner import dagster_instance
+
+    return build_definitions(settings), dagster_instance(settings)
+
+
+def _registry(settings):
+    from workspaces import YamlRegistry
+
+    if settings.registry_location == "bigquery":
+        raise UsageError("this command manages the embedded YAML registry; SENTRUM_REGISTRY is 'bigquery'")
+    return YamlRegistry(settings.registry_location)
+
+
+def _secret_store(settings):
+    from secret_store import LocalSecretStore
+
+    if settings.secrets != "local":
+        raise UsageError("only SENTRUM_SECRETS=local is available in this version")
+    return LocalSecretStore(settings.secrets_dir)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _finish(outcomes) -> int:
+    from orchestration.runner import describe
+
+    if not outcomes:
+        print("nothing to run: no active workspace in the registry")
+        return EXIT_OK
+    print(describe(outcomes))
+    return EXIT_OK if all(o.all_ok for o in outcomes) else EXIT_FAILED
+
+
+# -- commands ---------------------------------------------------------------------------------------------------
+def cmd_sync(args: argparse.Namespace) -> int:
+    from insights_jobs import Window
+    from orchestration.runner import sync_workspace
+    from workspaces import WorkspaceNotFound
+
+    if (args.start is None) != (args.end is None):
+        raise UsageError("give both --start and --end, or neither (default: the restatement window)")
+    window = None
+    if args.start:
+        if args.start > args.end:
+            raise UsageError(f"--start {args.start} is after --end {args.end}")
+        window = Window(args.start, args.end)
+    settings = _settings()
+    defs, instance = _dagster(settings)
+    try:
+        outcome = sync_workspace(defs, instance, args.workspace, window)
+    except (WorkspaceNotFound, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    return _finish([outcome])
+
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    from orchestration.runner import run_nightly
+
+    settings = _settings()
+    defs, instance = _dagster(settings)
+    return _finish(run_nightly(defs, instance, settings.nightly_batch_size))
+
+
+def cmd_workspaces_add(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from workspaces import MetaConnection, Workspace, default_token_secret
+
+    settings = _settings()
+    accounts = [a.strip() for a in args.ad_accounts.split(",") if a.strip()]
+    try:
+        ws = Workspace(
+            id=args.id,
+            name=args.name or args.id,
+            meta=MetaConnection(ad_accounts=accounts, token_secret=args.token_secret or default_token_secret(args.id)),
+        )
+    except ValidationError as exc:
+        raise UsageError(f"invalid workspace:\n{exc}") from None
+    # a terminal gets a prompt that does not echo; a pipe is read whole
+    token = getpass.getpass(f"Meta access token for {ws.id}: ") if sys.stdin.isatty() else sys.stdin.read()
+    token = token.strip()
+    if not token:
+        raise UsageError("no token on standard input (pipe it in: printf '%s' TOKEN | sentrum workspaces add ...)")
+    if any(c.isspace() for c in token):
+        raise UsageError("the token contains whitespace; pass exactly one token on standard input")
+    _secret_store(settings).put(ws.meta.token_secret, token)
+    registry = _registry(settings)
+    registry.upsert(ws)
+    print(f"workspace {ws.id} saved: {len(accounts)} ad account(s), token stored as secret {ws.meta.token_secret!r}")
+    return EXIT_OK
+
+
+def cmd_workspaces_list(args: argparse.Namespace) -> int:
+    settings = _settings()
+    workspaces = _registry(settings).list()
+    if not workspaces:
+        print(f"no workspaces in {settings.registry_location}")
+        return EXIT_OK
+    store = _secret_store(settings)
+    rows = [("ID", "NAME", "STATUS", "AD ACCOUNTS", "TOKEN")]
+    for w in workspaces:
+        token = "stored" if store.exists(w.meta.token_secret) else "MISSING"
+        rows.append(
+            (w.id, w.name, w.status.value, ",".join(w.meta.ad_accounts) or "-", f"{w.meta.token_secret} ({token})")
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip())
+    return EXIT_OK
+
+
+def cmd_sandbox_serve(args: argparse.Namespace) -> int:
+    from insights_jobs.sandbox import serve
+
+    serve(
+        port=args.port, scenario=args.scenario, seed=args.seed, latency_ms=args.latency_ms, job_seconds=args.job_seconds
+    )
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from orchestration.demo import run_demo
+
+    return run_demo(port=args.port, scenario=args.scenario)
+
+
+# -- parser -----------------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sentrum", description="SENTRUM data platform: the nightly Meta Ads pipeline.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run the nightly pipeline against the local Graph API sandbox")
+    demo.add_argument("--port", type=int, default=0, help="sandbox port (default: any free port)")
+    demo.add_argument("--scenario", default="demo")
+    demo.set_defaults(func=cmd_demo)
+
+    sync = sub.add_parser("sync", help="extract one workspace, then build the marts")
+    sync.add_argument("--workspace", required=True)
+    sync.add_argument("--start", type=_date, help="first day (account timezone), YYYY-MM-DD")
+    sync.add_argument("--end", type=_date, help="last day (account timezone), YYYY-MM-DD")
+    sync.set_defaults(func=cmd_sync)
+
+    nightly = sub.add_parser("nightly", help="what the nightly schedule does, now")
+    nightly.set_defaults(func=cmd_nightly)
+
+    ws = sub.add_parser("workspaces", help="manage the embedded workspace registry")
+    ws_sub = ws.add_subparsers(dest="workspaces_command", required=True, metavar="ACTION")
+    add = ws_sub.add_parser("add", help="add or update a workspace; the Meta token is read from standard input")
+    add.add_argument("id")
+    add.add_argument("--name")
+    add.add_argument("--ad-accounts", required=True, help="comma-separated, e.g. act_1,act_2")
+    add.add_argument("--token-secret", help="secret name (default meta-token-<id>)")
+    add.set_defaults(func=cmd_workspaces_add)
+    lst = ws_sub.add_parser("list", help="list workspaces (never the token)")
+    lst.set_defaults(func=cmd_workspaces_list)
+
+    sandbox = sub.add_parser("sandbox", help="the local Graph API sandbox")
+    sb_sub = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="ACTION")
+    serve = sb_sub.add_parser("serve", help="serve the sandbox on 127.0.0.1 until Ctrl-C")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--scenario", default="demo")
+    serve.add_argument("--seed", type=int, default=42)
+    serve.add_argument("--latency-ms", type=int, default=0)
+    serve.add_argument("--job-seconds", type=float, default=1.0)
+    serve.set_defaults(func=cmd_sandbox_serve)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from secret_store import SecretStoreError
+    from warehouse import WarehouseError
+    from workspaces import RegistryError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"sentrum: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (RegistryError, SecretStoreError, WarehouseError) as exc:
+        print(f"sentrum: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("sentrum: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""The environment contract (architecture.md, "Contracts"): every setting with its local default.
+
+Only `orchestration/` reads the environment; the plain packages get these values as arguments.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from facebook_business.apiconfig import ads_api_config
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SDK_API_VERSION: str = ads_api_config["API_VERSION"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SENTRUM_", extra="ignore", frozen=True)
+
+    home: Path = Path(".sentrum")
+    warehouse: Literal["duckdb", "bigquery"] = "duckdb"
+    duckdb_path: Path | None = None
+    bq_project: str | None = None
+    bq_location: str | None = None
+    bq_dataset_prefix: str = "sentrum_"
+    meta_graph_url: str = "https://graph.facebook.com"
+    meta_api_version: str = SDK_API_VERSION
+    # A YAML file path, or the word "bigquery" for the control table.
+    registry: str | None = None
+    secrets: Literal["local", "gcp"] = "local"
+    llm: Literal["offline", "openai"] = "offline"
+    openai_model: str = "gpt-4.1-mini"
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_BASE_URL"))
+
+    # Meta restates numbers for ~28 days (late conversions): each night re-pulls this trailing window.
+    restatement_days: int = Field(default=28, ge=1, le=90)
+    nightly_cron: str = "0 2 * * *"
+    # Workspaces per nightly extraction run: a Dagster run costs fixed overhead, so workspaces share runs.
+    nightly_batch_size: int = Field(default=50, ge=1, le=1000)
+    # Accounts extracted concurrently inside one run.
+    extract_concurrency: int = Field(default=8, ge=1, le=64)
+
+    @field_validator("meta_api_version")
+    @classmethod
+    def _version_shape(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"v\d+\.\d+", v):
+            raise ValueError(f"SENTRUM_META_API_VERSION must look like v26.0, got {v!r}")
+        return v
+
+    @field_validator("meta_graph_url")
+    @classmethod
+    def _graph_url_shape(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"SENTRUM_META_GRAPH_URL must be an http(s) URL, got {v!r}")
+        return v.rstrip("/")
+
+    @cached_property
+    def home_dir(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def duckdb_file(self) -> Path:
+        return (self.duckdb_path or self.home_dir / "warehouse.duckdb").expanduser().resolve()
+
+    @property
+    def registry_location(self) -> str:
+        """`bigquery`, or the absolute path of the YAML registry."""
+        if self.registry == "bigquery":
+            return "bigquery"
+        return str(Path(self.registry).expanduser().resolve() if self.registry else self.home_dir / "workspaces.yaml")
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home_dir / "dagster"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.home_dir / "secrets"
+
+
+def get_settings() -> Settings:
+    """Settings read from the environment now (not cached: the CLI and tests change the environment)."""
+    return Settings()
