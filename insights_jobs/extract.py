@@ -234,7 +234,9 @@ class AccountExtractor:
                 "limit": self.config.page_limit,
                 "filtering": [{"field": f"{level}.effective_status", "operator": "IN", "value": ALL_STATUSES[level]}],
             }
-            cursor = self._call(f"{account_id} list {table}", lambda g=getter, f=fields, p=params_: g(fields=f, params=p))
+            cursor = self._call(
+                f"{account_id} list {table}", lambda g=getter, f=fields, p=params_: g(fields=f, params=p)
+            )
             for page in self._pages(f"{account_id} {table} page", cursor):
                 batch.append(table, [to_row(r) for r in page])
                 result.count(table, len(page))

@@ -155,9 +155,7 @@ def ad_row(raw: Mapping[str, Any], extracted_at: datetime) -> dict[str, Any]:
     }
 
 
-def insight_rows(
-    raw: Mapping[str, Any], report: str, level: str
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def insight_rows(raw: Mapping[str, Any], report: str, level: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One insights row and its action rows (one per action field, action type and attribution window)."""
     day = to_date(raw.get("date_start"))
     if day is None:

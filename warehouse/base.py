@@ -89,6 +89,4 @@ def check_table(table: str) -> None:
 def stamp(rows: Iterable[Mapping[str, Any]], batch: Batch) -> list[dict[str, Any]]:
     """Rows with the batch's workspace, account and batch ids set (the extractor never sets them itself)."""
     k = batch.key
-    return [
-        {**r, "workspace_id": k.workspace_id, "account_id": k.account_id, "batch_id": batch.batch_id} for r in rows
-    ]
+    return [{**r, "workspace_id": k.workspace_id, "account_id": k.account_id, "batch_id": batch.batch_id} for r in rows]

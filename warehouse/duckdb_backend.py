@@ -78,9 +78,8 @@ class DuckDBWarehouse:
         with self._lock:
             self._con.register("_sentrum_rows", arrow)
             try:
-                self._con.execute(
-                    f"INSERT INTO {RAW_SCHEMA}.{table} ({', '.join(names)}) SELECT {', '.join(names)} FROM _sentrum_rows"
-                )
+                cols = ", ".join(names)
+                self._con.execute(f"INSERT INTO {RAW_SCHEMA}.{table} ({cols}) SELECT {cols} FROM _sentrum_rows")
             finally:
                 self._con.unregister("_sentrum_rows")
 

@@ -75,9 +75,7 @@ def dbt(args: list[str], tmp: Path, env: dict[str, str] | None = None) -> subpro
 # raw data
 
 
-def _insight(
-    ad: str, day: date, spend: str, impressions: int, clicks: int, link_clicks: int, reach: int, **kw: Any
-):
+def _insight(ad: str, day: date, spend: str, impressions: int, clicks: int, link_clicks: int, reach: int, **kw: Any):
     row = {
         "report": "ad_daily",
         "level": "ad",
@@ -111,9 +109,7 @@ def _actions(ad: str, day: date, metric: str, action_type: str, windows: dict[st
     return [{**base, "attribution_window": w, "value": Decimal(v)} for w, v in windows.items()]
 
 
-def _account(
-    name: str, currency: str, tz: str, offset: float, status: int = 1, business: str | None = "biz_1"
-):
+def _account(name: str, currency: str, tz: str, offset: float, status: int = 1, business: str | None = "biz_1"):
     return {
         "name": name,
         "currency": currency,
@@ -266,9 +262,7 @@ def write_scenario(path: Path) -> None:
             wh,
             BatchKey("globex", "act_201", "entities"),
             {
-                "meta_ad_accounts": [
-                    _account("Globex JP", "JPY", "Asia/Tokyo", 9.0, status=9, business=None)
-                ],
+                "meta_ad_accounts": [_account("Globex JP", "JPY", "Asia/Tokyo", 9.0, status=9, business=None)],
                 "meta_campaigns": [_campaign("c_2011", "Leads JP", "ACTIVE", "ACTIVE", "5000")],
                 "meta_adsets": [_adset("s_2011", "c_2011", "ACTIVE", "ACTIVE")],
                 "meta_ads": [_ad("ad_201", "s_2011", "c_2011", "ACTIVE", "ACTIVE")],
@@ -308,9 +302,7 @@ def write_scenario(path: Path) -> None:
                     ),
                     *_actions("ad_1", D2, "actions", "offsite_conversion.fb_pixel_purchase", {"value": "1"}),
                     *_actions("ad_2", D2, "actions", "offsite_conversion.fb_pixel_purchase", {"value": "4"}),
-                    *_actions(
-                        "ad_2", D2, "action_values", "offsite_conversion.fb_pixel_purchase", {"value": "100"}
-                    ),
+                    *_actions("ad_2", D2, "action_values", "offsite_conversion.fb_pixel_purchase", {"value": "100"}),
                 ],
             },
         )
@@ -357,9 +349,7 @@ def write_scenario(path: Path) -> None:
                         {"value": "120.50", "7d_click": "200.00"},
                     ),
                     *_actions("ad_1", D2, "action_values", "omni_purchase", {"value": "120.50"}),
-                    *_actions(
-                        "ad_1", D2, "conversions", "offsite_conversion.fb_pixel_purchase", {"value": "3"}
-                    ),
+                    *_actions("ad_1", D2, "conversions", "offsite_conversion.fb_pixel_purchase", {"value": "3"}),
                     *_actions(
                         "ad_1",
                         D2,
@@ -409,23 +399,15 @@ def write_scenario(path: Path) -> None:
         _write(
             wh,
             BatchKey("acme", "act_102", "ad_daily", D1, D1),
-            {
-                "meta_insights": [
-                    _insight("ad_21", D1, "4.20", 300, 3, 2, 250, campaign_id="c_1021", adset_id="s_1021")
-                ]
-            },
+            {"meta_insights": [_insight("ad_21", D1, "4.20", 300, 3, 2, 250, campaign_id="c_1021", adset_id="s_1021")]},
         )
         _write(
             wh,
             BatchKey("globex", "act_201", "ad_daily", D1, D2),
             {
                 "meta_insights": [
-                    _insight(
-                        "ad_201", D1, "1500", 20000, 100, 80, 15000, campaign_id="c_2011", adset_id="s_2011"
-                    ),
-                    _insight(
-                        "ad_201", D2, "999", 15000, 90, 70, 12000, campaign_id="c_2011", adset_id="s_2011"
-                    ),
+                    _insight("ad_201", D1, "1500", 20000, 100, 80, 15000, campaign_id="c_2011", adset_id="s_2011"),
+                    _insight("ad_201", D2, "999", 15000, 90, 70, 12000, campaign_id="c_2011", adset_id="s_2011"),
                 ],
                 "meta_insights_actions": _actions(
                     "ad_201",
@@ -787,9 +769,7 @@ class _FakeBigQuery(BaseHTTPRequestHandler):
                 if (table, c) != self.dropped
             ]
             ref = {"projectId": project, "datasetId": dataset, "tableId": table}
-            return self._reply(
-                200, {"kind": "bigquery#table", "tableReference": ref, "schema": {"fields": fields}}
-            )
+            return self._reply(200, {"kind": "bigquery#table", "tableReference": ref, "schema": {"fields": fields}})
         self._reply(404, {"error": {"code": 404, "message": "Not found", "errors": [{"reason": "notFound"}]}})
 
     do_POST = do_GET
@@ -798,7 +778,8 @@ class _FakeBigQuery(BaseHTTPRequestHandler):
 def test_compiles_for_bigquery(tmp_path):
     """BigQuery rendering of every model and test: compiled against a fake endpoint (no emulator needed), then
     each statement parsed as BigQuery SQL. The real BigQuery run comes with the emulator tests."""
-    sqlglot = pytest.importorskip("sqlglot")
+    import sqlglot
+
     server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeBigQuery)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -817,9 +798,7 @@ def test_compiles_for_bigquery(tmp_path):
     finally:
         server.shutdown()
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
-    introspected = {
-        re.search(r"/tables/([^/?]+)", p).group(1) for p in _FakeBigQuery.requests if "/tables/" in p
-    }
+    introspected = {re.search(r"/tables/([^/?]+)", p).group(1) for p in _FakeBigQuery.requests if "/tables/" in p}
     assert introspected == set(ALL_TABLES)
 
     compiled = {p.stem: p.read_text() for p in (tmp_path / "target" / "compiled").rglob("*.sql")}

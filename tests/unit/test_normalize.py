@@ -57,7 +57,12 @@ def test_missing_metrics_become_none_and_bad_numbers_fail():
 
 @pytest.mark.parametrize(
     ("minor", "currency", "major"),
-    [("1050", "USD", Decimal("10.50")), ("1050", "JPY", Decimal("1050")), ("99", "eur", Decimal("0.99")), (None, "USD", None)],
+    [
+        ("1050", "USD", Decimal("10.50")),
+        ("1050", "JPY", Decimal("1050")),
+        ("99", "eur", Decimal("0.99")),
+        (None, "USD", None),
+    ],
 )
 def test_budgets_from_minor_units(minor, currency, major):
     assert nz.minor_to_major(minor, currency) == major

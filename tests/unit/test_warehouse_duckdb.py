@@ -13,7 +13,13 @@ def test_batch_rows_are_stamped_and_manifest_written_on_commit(tmp_path):
         wh.ensure_raw()  # idempotent
         key = BatchKey("acme", "act_1", "ad_daily", date(2026, 11, 1), date(2026, 11, 2))
         batch = wh.open_batch(key, {"api_version": "v26.0"})
-        row = {"report": "ad_daily", "level": "ad", "date_day": date(2026, 11, 1), "ad_id": "9", "spend": Decimal("1.23")}
+        row = {
+            "report": "ad_daily",
+            "level": "ad",
+            "date_day": date(2026, 11, 1),
+            "ad_id": "9",
+            "spend": Decimal("1.23"),
+        }
         batch.append("meta_insights", [row, {**row, "date_day": date(2026, 11, 2)}])
         batch.append("meta_insights", [])
         assert wh.query("select count(*) as n from raw.meta_batches")[0]["n"] == 0

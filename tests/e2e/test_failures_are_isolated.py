@@ -1,0 +1,49 @@
+"""One workspace with a bad token fails alone, visibly, and never shows its token; the others land."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from tests.e2e.conftest import make_env
+
+BAD_TOKEN = "expired-token-do-not-log-4242"
+
+
+@pytest.fixture(scope="module")
+def env(sandbox, tmp_path_factory):
+    e = make_env(tmp_path_factory.mktemp("home"), sandbox)
+    for w in sandbox.scenario.workspaces():
+        if w.workspace_id in ("globex", "initech"):
+            r = e.sentrum("workspaces", "add", w.workspace_id, "--ad-accounts", ",".join(w.account_ids), stdin=w.token)
+            assert r.returncode == 0, r.stderr
+    r = e.sentrum("workspaces", "add", "broken", "--ad-accounts", "act_1001", stdin=BAD_TOKEN)
+    assert r.returncode == 0, r.stderr
+    return e
+
+
+def test_sync_of_a_workspace_with_a_bad_token_fails_with_the_reason(env):
+    result = env.sentrum("sync", "--workspace", "broken", "--start", "2026-10-01", "--end", "2026-10-03")
+    assert result.returncode == 1
+    out = result.stdout + result.stderr
+    assert "reconnect needed" in out and "190" in out
+    assert BAD_TOKEN not in out
+
+
+def test_nightly_lands_the_good_workspaces_and_flags_the_broken_one(env):
+    result = env.sentrum("nightly")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out[-3000:]
+    assert "ok      globex" in out and "ok      initech" in out
+    assert "FAILED  broken [reconnect needed]" in out
+    assert BAD_TOKEN not in out
+    with duckdb.connect(str(env.duckdb_file), read_only=True) as con:
+        counts = dict(
+            con.execute("select workspace_id, count(*) from marts.fct_ad_insights_daily group by 1").fetchall()
+        )
+    assert set(counts) == {"globex", "initech"}
+    assert all(n > 0 for n in counts.values())
+    # The token is in no file of the state but the encrypted store.
+    for path in env.home.rglob("*"):
+        if path.is_file() and path.suffix not in {".enc"}:
+            assert BAD_TOKEN.encode() not in path.read_bytes(), path
