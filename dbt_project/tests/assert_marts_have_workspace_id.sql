@@ -4,7 +4,7 @@
     its `depends_on` line below: dbt refuses to run a ref() it did not see at parse time, so a missing line
     fails loudly instead of silently skipping the new mart.
 -#}
-{{ config(meta={'dagster': {'asset_key': ['marts', 'fct_ad_insights_daily']}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'fct_ad_insights_daily'}}}) }}
 -- depends_on: {{ ref('fct_ad_insights_daily') }}
 -- depends_on: {{ ref('dim_ad_accounts') }}
 -- depends_on: {{ ref('dim_campaigns') }}
