@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.base import Batch, BatchKey, WarehouseError, check_table, stamp
-from warehouse.schema import ALL_TABLES, MANIFEST, RAW_SCHEMA, RAW_TABLES
+from warehouse.schema import ALL_TABLES, MANIFEST, RAW_TABLES
 
 
 class DuckDBBatchWriter:
@@ -64,7 +64,8 @@ class DuckDBWarehouse:
 
     def ensure_raw(self) -> None:
         with self._lock:
-            self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+            for schema in sorted({t.schema for t in ALL_TABLES.values()}):
+                self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             for table in ALL_TABLES.values():
                 self._con.execute(table.duckdb_ddl())
 
@@ -79,7 +80,7 @@ class DuckDBWarehouse:
             self._con.register("_sentrum_rows", arrow)
             try:
                 cols = ", ".join(names)
-                self._con.execute(f"INSERT INTO {RAW_SCHEMA}.{table} ({cols}) SELECT {cols} FROM _sentrum_rows")
+                self._con.execute(f"INSERT INTO {spec.schema}.{table} ({cols}) SELECT {cols} FROM _sentrum_rows")
             finally:
                 self._con.unregister("_sentrum_rows")
 

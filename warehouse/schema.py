@@ -12,6 +12,9 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 RAW_SCHEMA = "raw"
+# Operational tables the pipeline keeps about itself (workspace health, retention audit log). On BigQuery these are
+# datasets `<prefix>raw` and `<prefix>ops`; on DuckDB, schemas `raw` and `ops`.
+OPS_SCHEMA = "ops"
 MANIFEST_TABLE = "meta_batches"
 
 # Logical column types and their renderings. NUMERIC carries money: Meta sends decimal strings, and a float would
@@ -49,8 +52,9 @@ _BIGQUERY = {
 class Table:
     name: str
     columns: tuple[tuple[str, str], ...]
-    # the date column raw tables are partitioned by on BigQuery (None: ingestion-time)
+    # the date column raw tables are partitioned by on BigQuery (None: not partitioned)
     partition_by: str | None = None
+    schema: str = RAW_SCHEMA
 
     @property
     def column_names(self) -> list[str]:
@@ -59,9 +63,9 @@ class Table:
     def arrow_schema(self) -> pa.Schema:
         return pa.schema([(c, _ARROW[t]) for c, t in self.columns])
 
-    def duckdb_ddl(self, schema: str = RAW_SCHEMA) -> str:
+    def duckdb_ddl(self) -> str:
         cols = ",\n  ".join(f"{c} {_DUCKDB[t]}" for c, t in self.columns)
-        return f"CREATE TABLE IF NOT EXISTS {schema}.{self.name} (\n  {cols}\n)"
+        return f"CREATE TABLE IF NOT EXISTS {self.schema}.{self.name} (\n  {cols}\n)"
 
     def bigquery_types(self) -> list[tuple[str, str]]:
         return [(c, _BIGQUERY[t]) for c, t in self.columns]
@@ -172,6 +176,23 @@ ADS = Table(
     ),
 )
 
+AD_CREATIVES = Table(
+    "meta_ad_creatives",
+    (
+        *_KEY,
+        ("creative_id", "string"),
+        ("name", "string"),
+        ("title", "string"),
+        ("body", "string"),
+        ("object_type", "string"),
+        ("call_to_action_type", "string"),
+        ("url_tags", "string"),
+        ("thumbnail_url", "string"),  # a link only: creative assets themselves are never copied
+        ("status", "string"),
+        *_EXTRACTED,
+    ),
+)
+
 INSIGHTS = Table(
     "meta_insights",
     (
@@ -201,5 +222,29 @@ INSIGHTS_ACTIONS = Table(
     partition_by="date_day",
 )
 
-RAW_TABLES: dict[str, Table] = {t.name: t for t in (AD_ACCOUNTS, CAMPAIGNS, ADSETS, ADS, INSIGHTS, INSIGHTS_ACTIONS)}
+# A slice Meta would not serve even after splitting down to one ad, one day and one field set: recorded here, so a
+# gap in the marts is explained instead of silently missing.
+EXTRACTION_ERRORS = Table(
+    "meta_extraction_errors",
+    (
+        *_KEY,
+        ("report", "string"),
+        ("date_start", "date"),
+        ("date_end", "date"),
+        ("object_level", "string"),  # account | campaign | adset | ad: what `object_ids` are
+        ("object_ids", "string"),  # JSON list
+        ("fields", "string"),  # JSON list
+        ("error_code", "int64"),
+        ("error_subcode", "int64"),
+        ("error_action", "string"),  # the error policy's verdict (insights_jobs/errors.py)
+        ("message", "string"),
+        ("fbtrace_id", "string"),
+        ("recorded_at", "timestamp"),
+    ),
+)
+
+RAW_TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (AD_ACCOUNTS, CAMPAIGNS, ADSETS, ADS, AD_CREATIVES, INSIGHTS, INSIGHTS_ACTIONS, EXTRACTION_ERRORS)
+}
 ALL_TABLES: dict[str, Table] = {MANIFEST.name: MANIFEST, **RAW_TABLES}
