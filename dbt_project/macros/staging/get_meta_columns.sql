@@ -117,6 +117,40 @@
 {% endmacro %}
 
 
+{% macro get_meta_ad_creatives_columns() %}
+    {{ return(sentrum.meta_raw_key_columns() + [
+        {"name": "creative_id", "datatype": sentrum.column_type('string')},
+        {"name": "name", "datatype": sentrum.column_type('string'), "alias": "creative_name"},
+        {"name": "title", "datatype": sentrum.column_type('string')},
+        {"name": "body", "datatype": sentrum.column_type('string')},
+        {"name": "object_type", "datatype": sentrum.column_type('string')},
+        {"name": "call_to_action_type", "datatype": sentrum.column_type('string')},
+        {"name": "url_tags", "datatype": sentrum.column_type('string')},
+        {"name": "thumbnail_url", "datatype": sentrum.column_type('string')},
+        {"name": "status", "datatype": sentrum.column_type('string')},
+        {"name": "extracted_at", "datatype": sentrum.column_type('timestamp')},
+    ]) }}
+{% endmacro %}
+
+
+{% macro get_meta_extraction_errors_columns() %}
+    {{ return(sentrum.meta_raw_key_columns() + [
+        {"name": "report", "datatype": sentrum.column_type('string')},
+        {"name": "date_start", "datatype": sentrum.column_type('date')},
+        {"name": "date_end", "datatype": sentrum.column_type('date')},
+        {"name": "object_level", "datatype": sentrum.column_type('string')},
+        {"name": "object_ids", "datatype": sentrum.column_type('string'), "alias": "object_ids_json"},
+        {"name": "fields", "datatype": sentrum.column_type('string'), "alias": "fields_json"},
+        {"name": "error_code", "datatype": sentrum.column_type('int64')},
+        {"name": "error_subcode", "datatype": sentrum.column_type('int64')},
+        {"name": "error_action", "datatype": sentrum.column_type('string')},
+        {"name": "message", "datatype": sentrum.column_type('string'), "alias": "error_message"},
+        {"name": "fbtrace_id", "datatype": sentrum.column_type('string')},
+        {"name": "recorded_at", "datatype": sentrum.column_type('timestamp')},
+    ]) }}
+{% endmacro %}
+
+
 {% macro get_meta_insights_columns() %}
     {{ return(sentrum.meta_insight_key_columns() + [
         {"name": "spend", "datatype": sentrum.column_type('numeric')},

@@ -21,13 +21,15 @@ select
     ranked.account_id,
     ranked.report,
     ranked.covered_date as date_day,
-    ranked.batch_id
+    ranked.batch_id,
+    ranked.completed_at as batch_completed_at
 from (
     select
         batches.workspace_id,
         batches.account_id,
         batches.report,
         batches.batch_id,
+        batches.completed_at,
         covered_date,
         row_number() over (
             partition by batches.workspace_id, batches.account_id, batches.report, covered_date

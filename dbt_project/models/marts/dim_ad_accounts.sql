@@ -1,4 +1,4 @@
-{{ config(cluster_by=(['workspace_id'] if target.type == 'bigquery' else none)) }}
+{{ config(cluster_by=sentrum.bigquery_cluster_by(['workspace_id'])) }}
 
 with
 

@@ -1,10 +1,16 @@
-{{ config(cluster_by=(['workspace_id'] if target.type == 'bigquery' else none)) }}
+{{ config(cluster_by=sentrum.bigquery_cluster_by(['workspace_id'])) }}
 
 with
 
 ads as (
 
     select * from {{ ref('stg_meta__ads') }}
+
+),
+
+hierarchy as (
+
+    select * from {{ ref('int_meta__ad_hierarchy') }}
 
 ),
 
@@ -22,8 +28,15 @@ final as (
         ads.creative_id,
         ads.created_at,
         ads.updated_at,
-        ads.extracted_at
+        ads.extracted_at,
+        hierarchy.adset_name,
+        hierarchy.campaign_name,
+        hierarchy.creative_name
     from ads
+    left join hierarchy
+        on
+            ads.workspace_id = hierarchy.workspace_id
+            and ads.ad_id = hierarchy.ad_id
 
 )
 

@@ -15,8 +15,8 @@ select
     {% for column in columns -%}
     child.{{ column }}{% if not loop.last %},{% endif %}
     {% endfor %}
-from {{ model }} as child
-left join {{ to }} as parent
+from (select * from {{ model }}) as child
+left join (select * from {{ to }}) as parent
     on
     {% for column in columns -%}
         child.{{ column }} = parent.{{ column }}{% if not loop.last %} and{% endif %}

@@ -1,0 +1,31 @@
+{#-
+    One row per (workspace_id, ad_id, date_day, device_platform) from the `ad_daily_device` report: the ad-day split
+    by device_platform. Additive metrics of a day's cells add up to the ad-day in fct_ad_insights_daily; reach and
+    frequency are those of the cell (never add them up). Ratios recomputed from the cell's own sums.
+-#}
+{{ config(**sentrum.incremental_fact_config('account_id')) }}
+
+with
+
+insights as (
+
+    {{ sentrum.insights_of_report('ad_daily_device') }}
+
+),
+
+final as (
+
+    select
+        insights.workspace_id,
+        insights.date_day,
+        insights.account_id,
+        insights.campaign_id,
+        insights.adset_id,
+        insights.ad_id,
+        insights.device_platform,
+        {{ sentrum.insights_fact_metrics('insights') }}
+    from insights
+
+)
+
+select * from final

@@ -1,0 +1,13 @@
+{#-
+    Ad-level rows (ad_daily) add up to their campaign's row (campaign_daily) per workspace, campaign and day, for every
+    additive metric (counts exactly, money within 0.01), on the dates both reports are visible.
+-#}
+{{ config(meta={'dagster': {'ref': {'name': 'fct_campaign_insights_daily'}}}) }}
+
+{{ sentrum.reconcile_additive(
+    child=ref('fct_ad_insights_daily'),
+    parent=ref('fct_campaign_insights_daily'),
+    keys=['workspace_id', 'account_id', 'campaign_id', 'date_day'],
+    child_report='ad_daily',
+    parent_report='campaign_daily',
+) }}
