@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,47 +11,115 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from warehouse.base import Batch, BatchKey, WarehouseError, check_table, stamp
-from warehouse.schema import ALL_TABLES, MANIFEST, RAW_TABLES
+from warehouse.base import Batch, BatchKey, TableInfo, WarehouseError, check_key_columns, check_rows, check_table
+from warehouse.rows import arrow_rows
+from warehouse.schema import ALL_TABLES, LAYERS, MANIFEST, RAW_TABLES, Table
+from warehouse.sql import check_identifier, check_params, to_duckdb
+
+# A batch's rows are committed in transactions of about this many rows: one commit per page made loading twice as
+# slow (a WAL sync each), one per batch kept the whole batch in memory (bench/load/README.md).
+COMMIT_ROWS = 200_000
 
 
 class DuckDBBatchWriter:
+    """One batch on a connection of its own (a cursor), written in transactions of ~COMMIT_ROWS rows; the last
+    one carries the manifest row. Rows committed before the manifest are invisible (staging reads through the
+    manifest), so a batch that never commits leaves only invisible rows, as on BigQuery."""
+
     def __init__(self, warehouse: DuckDBWarehouse, batch: Batch) -> None:
         self._wh = warehouse
         self.batch = batch
         self._committed = False
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+        self._uncommitted_rows = 0
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = self._wh._open_cursor(self)
+            self._con.execute("BEGIN TRANSACTION")
+        return self._con
 
     def append(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         if self._committed:
             raise WarehouseError(f"batch {self.batch.batch_id} is already committed")
-        check_table(table)
+        spec = check_table(table)
         if not rows:
             return
-        self._wh._insert(table, stamp(rows, self.batch))
+        # read at every append, not cached: a caller may set batch.batch_id after open_batch (tests replaying
+        # known batches do)
+        k = self.batch.key
+        stamp = {"workspace_id": k.workspace_id, "account_id": k.account_id, "batch_id": self.batch.batch_id}
+        arrow = arrow_rows(spec, rows, stamp)
+        with self._lock:
+            con = self._connection()
+            self._wh._insert(spec, arrow, con)
+            self._uncommitted_rows += len(rows)
+            if self._uncommitted_rows >= self._wh.commit_rows:
+                con.execute("COMMIT")
+                con.execute("BEGIN TRANSACTION")
+                self._uncommitted_rows = 0
         self.batch.row_counts[table] = self.batch.row_counts.get(table, 0) + len(rows)
 
     def commit(self) -> Batch:
         if self._committed:
             return self.batch
-        self._wh._insert(MANIFEST.name, [self.batch.manifest_row(datetime.now(UTC))])
+        manifest = arrow_rows(MANIFEST, [self.batch.manifest_row(self._wh._clock())])
+        with self._lock:
+            con = self._connection()
+            self._wh._insert(MANIFEST, manifest, con)
+            try:
+                con.execute("COMMIT")
+            except duckdb.Error as exc:
+                raise WarehouseError(f"DuckDB could not commit batch {self.batch.batch_id}: {exc}") from exc
+            finally:
+                self._wh._close_cursor(self)
+                self._con = None
         self._committed = True
         return self.batch
+
+    def _abandon(self) -> None:
+        """The warehouse is closing under an uncommitted batch: roll it back (nothing of it was ever visible)."""
+        with self._lock:
+            if self._con is not None:
+                try:
+                    self._con.close()
+                finally:
+                    self._con = None
 
 
 class DuckDBWarehouse:
     """One DuckDB file. DuckDB admits a single writing process, so open it for a unit of work and close it
     before another process (dbt) needs the file."""
 
-    def __init__(self, path: Path | str, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        read_only: bool = False,
+        clock: Callable[[], datetime] | None = None,
+        commit_rows: int = COMMIT_ROWS,
+    ) -> None:
         self.path = Path(path)
+        self.commit_rows = commit_rows
+        # when batches start and complete (the manifest's timestamps); tests pin it to replay batches exactly
+        self._clock = clock or (lambda: datetime.now(UTC))
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
             raise WarehouseError(f"cannot open the DuckDB warehouse {self.path}: {exc}") from exc
-        # One connection shared by extraction threads; DuckDB connections are not safe for concurrent use.
-        self._lock = threading.Lock()
+        # One connection shared by extraction threads for everything but batches (which get a cursor each);
+        # a DuckDB connection is not safe for concurrent use.
+        self._lock = threading.RLock()
+        self._writers: set[DuckDBBatchWriter] = set()
+        # Reserved words must be quoted to be used as names; everything else reads better bare.
+        self._reserved = {
+            r[0]
+            for r in self._con.execute(
+                "select keyword_name from duckdb_keywords() where keyword_category = 'reserved'"
+            ).fetchall()
+        }
 
     def __enter__(self) -> DuckDBWarehouse:
         return self
@@ -60,35 +128,181 @@ class DuckDBWarehouse:
         self.close()
 
     def close(self) -> None:
+        with self._lock:
+            writers = list(self._writers)
+        for writer in writers:
+            writer._abandon()
         self._con.close()
 
+    def _open_cursor(self, writer: DuckDBBatchWriter) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            self._writers.add(writer)
+            return self._con.cursor()
+
+    def _close_cursor(self, writer: DuckDBBatchWriter) -> None:
+        with self._lock:
+            self._writers.discard(writer)
+        if writer._con is not None:
+            writer._con.close()
+
+    def flush(self) -> None:
+        """Nothing to do: every statement is durable when it returns."""
+
+    # -- names ----------------------------------------------------------------------------------------------
+    def _name(self, identifier: str) -> str:
+        return f'"{identifier}"' if identifier.lower() in self._reserved else identifier
+
+    def table_ref(self, schema: str, table: str) -> str:
+        check_identifier(schema, "schema name")
+        check_identifier(table, "table name")
+        return f"{self._name(schema)}.{self._name(table)}"
+
+    # -- DDL ------------------------------------------------------------------------------------------------
     def ensure_raw(self) -> None:
         with self._lock:
-            for schema in sorted({t.schema for t in ALL_TABLES.values()}):
-                self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            for table in ALL_TABLES.values():
-                self._con.execute(table.duckdb_ddl())
+            # every layer exists from the start, as on BigQuery (dbt and the ops tables fill them)
+            for layer in LAYERS:
+                self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {self._name(layer)}")
+        for table in ALL_TABLES.values():
+            self.ensure_table(table)
 
+    def ensure_table(self, table: Table) -> None:
+        with self._lock:
+            self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {self._name(table.schema)}")
+            self._con.execute(table.duckdb_ddl(self._name))
+            # Columns added to the code after the table was created (raw is append-only, so old rows get nulls).
+            have = {
+                r[0]
+                for r in self._con.execute(
+                    "select column_name from information_schema.columns "
+                    "where table_catalog = current_database() and table_schema = $schema and table_name = $table",
+                    {"schema": table.schema, "table": table.name},
+                ).fetchall()
+            }
+            for column, ddl_type in table.duckdb_columns():
+                if column not in have:
+                    self._con.execute(
+                        f"ALTER TABLE {self.table_ref(table.schema, table.name)} "
+                        f"ADD COLUMN {self._name(column)} {ddl_type}"
+                    )
+
+    # -- batches --------------------------------------------------------------------------------------------
     def open_batch(self, key: BatchKey, params: Mapping[str, Any]) -> DuckDBBatchWriter:
-        return DuckDBBatchWriter(self, Batch(key=key, params=params))
+        return DuckDBBatchWriter(self, Batch(key=key, params=params, started_at=self._clock()))
 
-    def _insert(self, table: str, rows: list[dict[str, Any]]) -> None:
-        spec = ALL_TABLES[table]
-        names = spec.column_names
-        arrow = pa.Table.from_pylist(rows, schema=spec.arrow_schema()).select(names)
-        with self._lock:
-            self._con.register("_sentrum_rows", arrow)
-            try:
-                cols = ", ".join(names)
-                self._con.execute(f"INSERT INTO {spec.schema}.{table} ({cols}) SELECT {cols} FROM _sentrum_rows")
-            finally:
-                self._con.unregister("_sentrum_rows")
+    def _insert(self, table: Table, rows: pa.Table, con: duckdb.DuckDBPyConnection | None = None) -> None:
+        """Insert Arrow rows; on `con` (a batch's own cursor) or, by default, on the shared connection."""
+        cols = ", ".join(self._name(c) for c in table.column_names)
+        sql = f"INSERT INTO {self.table_ref(table.schema, table.name)} ({cols}) SELECT {cols} FROM _sentrum_rows"
+        if con is not None:
+            self._insert_on(con, sql, rows)
+        else:
+            with self._lock:
+                self._insert_on(self._con, sql, rows)
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    @staticmethod
+    def _insert_on(con: duckdb.DuckDBPyConnection, sql: str, rows: pa.Table) -> None:
+        con.register("_sentrum_rows", rows)
+        try:
+            con.execute(sql)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"DuckDB insert failed: {exc}") from exc
+        finally:
+            con.unregister("_sentrum_rows")
+
+    # -- SQL ------------------------------------------------------------------------------------------------
+    def _run(self, sql: str, params: Mapping[str, Any] | None) -> duckdb.DuckDBPyConnection:
+        values = check_params(sql, params, dialect="duckdb")
+        try:
+            return self._con.execute(to_duckdb(sql), values or None)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"DuckDB: {exc}") from exc
+
+    def query(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, labels: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
         with self._lock:
-            cur = self._con.execute(sql, dict(params) if params else None)
+            cur = self._run(sql, params)
             cols = [d[0] for d in cur.description] if cur.description else []
             return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def execute(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, labels: Mapping[str, str] | None = None
+    ) -> int:
+        with self._lock:
+            cur = self._run(sql, params)
+            # DML returns one row with the affected count; DDL returns nothing.
+            row = cur.fetchone() if cur.description else None
+            return int(row[0]) if row and isinstance(row[0], int) else 0
+
+    # -- catalog and retention ------------------------------------------------------------------------------
+    def tables_with_column(self, column: str) -> list[TableInfo]:
+        check_identifier(column, "column name")
+        rows = self.query(
+            "select c.table_schema, c.table_name, t.table_type "
+            "from information_schema.columns as c "
+            "join information_schema.tables as t "
+            "  on t.table_catalog = c.table_catalog and t.table_schema = c.table_schema "
+            "  and t.table_name = c.table_name "
+            "where c.table_catalog = current_database() and c.column_name = @column "
+            "  and t.table_type in ('BASE TABLE', 'VIEW') "
+            "  and c.table_schema not in ('information_schema', 'pg_catalog') "
+            "order by 1, 2",
+            {"column": column},
+        )
+        out = []
+        for r in rows:
+            try:
+                out.append(
+                    TableInfo(r["table_schema"], r["table_name"], "view" if r["table_type"] == "VIEW" else "table")
+                )
+            except WarehouseError as exc:
+                # A name the allow-pattern refuses cannot be swept by SQL built here: say so, never skip silently.
+                raise WarehouseError(f"the catalog holds a name this code cannot address safely: {exc}") from exc
+        return out
+
+    def count_rows(self, table: TableInfo, workspace_id: str) -> int:
+        ref = self.table_ref(table.schema, table.name)
+        rows = self.query(f"select count(*) as n from {ref} where workspace_id = @ws", {"ws": workspace_id})
+        return int(rows[0]["n"])
+
+    def delete_rows(self, table: TableInfo, workspace_id: str) -> int:
+        if table.kind == "view":
+            return 0
+        ref = self.table_ref(table.schema, table.name)
+        return self.execute(f"delete from {ref} where workspace_id = @ws", {"ws": workspace_id})
+
+    # -- ops tables -----------------------------------------------------------------------------------------
+    def append_rows(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> int:
+        check_rows(table, rows)
+        if not rows:
+            return 0
+        self._insert(table, arrow_rows(table, rows))
+        return len(rows)
+
+    def replace_rows(self, table: Table, key_columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> int:
+        keys = check_key_columns(table, key_columns)
+        check_rows(table, rows, keys)
+        if not rows:
+            return 0
+        ref = self.table_ref(table.schema, table.name)
+        match = " and ".join(f"t.{self._name(k)} = r.{self._name(k)}" for k in keys)
+        with self._lock:
+            self._con.execute("BEGIN TRANSACTION")
+            try:
+                self._con.register("_sentrum_keys", arrow_rows(table, rows))
+                try:
+                    self._con.execute(
+                        f"DELETE FROM {ref} AS t WHERE EXISTS (SELECT 1 FROM _sentrum_keys AS r WHERE {match})"
+                    )
+                finally:
+                    self._con.unregister("_sentrum_keys")
+                self._insert(table, arrow_rows(table, rows))
+                self._con.execute("COMMIT")
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                raise
+        return len(rows)
 
 
 __all__ = ["DuckDBWarehouse", "DuckDBBatchWriter", "RAW_TABLES"]

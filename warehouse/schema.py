@@ -7,9 +7,13 @@ batch per (workspace, account, report, date) wins, so a re-pull replaces the old
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pyarrow as pa
+
+from warehouse.sql import check_identifier
 
 RAW_SCHEMA = "raw"
 # Operational tables the pipeline keeps about itself (workspace health, retention audit log). On BigQuery these are
@@ -48,24 +52,61 @@ _BIGQUERY = {
 }
 
 
+@lru_cache(maxsize=256)
+def _arrow_schema(columns: tuple[tuple[str, str], ...]) -> pa.Schema:
+    # cached: the write path asks for it once per page
+    return pa.schema([(c, _ARROW[t]) for c, t in columns])
+
+
+# The layers of the warehouse: DuckDB schemas, BigQuery datasets `<prefix><layer>`. Every place that has to cover
+# "all the data" (the retention sweep's catalog, dataset settings) walks this list.
+LAYERS = (RAW_SCHEMA, "staging", "intermediate", "marts", OPS_SCHEMA, "diagnostics")
+
+
 @dataclass(frozen=True)
 class Table:
+    """A table the pipeline writes itself (raw and ops layers); dbt owns the others."""
+
     name: str
     columns: tuple[tuple[str, str], ...]
     # the date column raw tables are partitioned by on BigQuery (None: not partitioned)
     partition_by: str | None = None
     schema: str = RAW_SCHEMA
 
+    def __post_init__(self) -> None:
+        # Names reach DDL and DML text: only plain identifiers and known types, checked once here.
+        check_identifier(self.schema, "schema name")
+        check_identifier(self.name, "table name")
+        if not self.columns:
+            raise ValueError(f"table {self.name} has no columns")
+        for column, kind in self.columns:
+            check_identifier(column, f"column name of {self.name}")
+            if kind not in _ARROW:
+                raise ValueError(f"{self.name}.{column}: unknown type {kind!r}; known: {sorted(_ARROW)}")
+        names = self.column_names
+        if len(set(names)) != len(names):
+            raise ValueError(f"table {self.name} has duplicate columns")
+        if self.partition_by is not None and dict(self.columns).get(self.partition_by) not in ("date", "timestamp"):
+            raise ValueError(f"{self.name}: partition column {self.partition_by!r} must be a date or timestamp column")
+
+    @property
+    def cluster_by(self) -> list[str]:
+        """BigQuery clustering: by tenant first (every per-workspace read and delete prunes on it), then account."""
+        return [c for c in ("workspace_id", "account_id") if c in self.column_names]
+
     @property
     def column_names(self) -> list[str]:
         return [c for c, _ in self.columns]
 
     def arrow_schema(self) -> pa.Schema:
-        return pa.schema([(c, _ARROW[t]) for c, t in self.columns])
+        return _arrow_schema(self.columns)
 
-    def duckdb_ddl(self) -> str:
-        cols = ",\n  ".join(f"{c} {_DUCKDB[t]}" for c, t in self.columns)
-        return f"CREATE TABLE IF NOT EXISTS {self.schema}.{self.name} (\n  {cols}\n)"
+    def duckdb_columns(self) -> list[tuple[str, str]]:
+        return [(c, _DUCKDB[t]) for c, t in self.columns]
+
+    def duckdb_ddl(self, quote: Callable[[str], str] = str) -> str:
+        cols = ",\n  ".join(f"{quote(c)} {t}" for c, t in self.duckdb_columns())
+        return f"CREATE TABLE IF NOT EXISTS {quote(self.schema)}.{quote(self.name)} (\n  {cols}\n)"
 
     def bigquery_types(self) -> list[tuple[str, str]]:
         return [(c, _BIGQUERY[t]) for c, t in self.columns]

@@ -3,7 +3,18 @@
 from workspaces.model import MetaConnection, Workspace, WorkspaceStatus, default_token_secret
 from workspaces.registry import Registry, RegistryError, WorkspaceNotFound, YamlRegistry
 
+
+def __getattr__(name: str):
+    # the control-table registry imports warehouse/ (and its engines): only for those who ask for it
+    if name == "BigQueryRegistry":
+        from workspaces.bigquery_registry import BigQueryRegistry
+
+        return BigQueryRegistry
+    raise AttributeError(name)
+
+
 __all__ = [
+    "BigQueryRegistry",
     "MetaConnection",
     "Registry",
     "RegistryError",
