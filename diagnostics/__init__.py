@@ -1,0 +1,31 @@
+"""AI diagnostics: deterministic detectors over the marts, narrated offline or by OpenAI, stored per night.
+
+Entry points for the orchestrator: `build_narrator(...)` once from settings, then `run_diagnostics(...)` per workspace.
+"""
+
+from diagnostics.config import DiagnosticsConfig
+from diagnostics.findings import Entity, Finding, Metric, Window
+from diagnostics.narrative import PROMPT_VERSION, Narrative
+from diagnostics.narrators import NarrationOutcome, Narrator, build_narrator
+from diagnostics.offline import OfflineNarrator
+from diagnostics.run import DiagnosticsResult, detect, run_diagnostics
+from diagnostics.store import DIAGNOSTICS_SCHEMA, FINDINGS_TABLE
+
+__all__ = [
+    "DIAGNOSTICS_SCHEMA",
+    "FINDINGS_TABLE",
+    "PROMPT_VERSION",
+    "DiagnosticsConfig",
+    "DiagnosticsResult",
+    "Entity",
+    "Finding",
+    "Metric",
+    "NarrationOutcome",
+    "Narrative",
+    "Narrator",
+    "OfflineNarrator",
+    "Window",
+    "build_narrator",
+    "detect",
+    "run_diagnostics",
+]

@@ -1,0 +1,525 @@
+"""Readers: per-workspace window aggregates from the marts, through the portable `Warehouse` interface only.
+
+Each read is one SQL statement that sums the additive metrics per entity and per window (conditional sums), with
+each account's windows passed as parameters (accounts have their own newest day, in their own timezone). Ratios are
+recomputed from those sums here; `reach` is never read and `frequency` is only averaged at the grain Meta fetched it.
+A mart missing from the catalog yields no data for the detectors that need it (recorded in `skipped`), never a crash.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Protocol
+
+from diagnostics.config import DiagnosticsConfig
+from diagnostics.findings import Window
+from warehouse.errors import WarehouseError
+
+log = logging.getLogger(__name__)
+
+MARTS = "marts"
+FCT_AD = "fct_ad_insights_daily"
+FCT_ADSET = "fct_adset_insights_daily"
+FCT_CAMPAIGN = "fct_campaign_insights_daily"
+DIM_ACCOUNTS = "dim_ad_accounts"
+DIM_CAMPAIGNS = "dim_campaigns"
+DIM_ADSETS = "dim_adsets"
+DIM_ADS = "dim_ads"
+# breakdown dimension -> (mart, the cell's columns)
+BREAKDOWN_MARTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "age_gender": ("fct_ad_insights_daily_by_age_gender", ("age", "gender")),
+    "country": ("fct_ad_insights_daily_by_country", ("country",)),
+    "placement": ("fct_ad_insights_daily_by_placement", ("publisher_platform", "platform_position")),
+    "device": ("fct_ad_insights_daily_by_device", ("device_platform",)),
+}
+
+ADDITIVE = ("spend", "impressions", "clicks", "inline_link_clicks", "conversions", "conversion_value")
+# delivery windows (spend, impressions, clicks settle within a day or two)
+DELIVERY_WINDOWS = ("cur", "prev", "trail")
+# matured windows for conversion metrics, and the newest days for tracking breakage
+CONVERSION_WINDOWS = ("ccur", "cprev", "ctrail")
+ALL_WINDOWS = (*DELIVERY_WINDOWS, *CONVERSION_WINDOWS, "recent")
+
+
+ALL_MARTS = (
+    FCT_AD,
+    FCT_ADSET,
+    FCT_CAMPAIGN,
+    DIM_ACCOUNTS,
+    DIM_CAMPAIGNS,
+    DIM_ADSETS,
+    DIM_ADS,
+    *(table for table, _ in BREAKDOWN_MARTS.values()),
+)
+
+
+def _missing_table(exc: BaseException) -> bool:
+    """A warehouse error that means "this table does not exist": DuckDB's catalog error, BigQuery's 404. The
+    backends chain the driver's exception as the cause; the message is the fallback."""
+    cause = exc.__cause__
+    if cause is not None and type(cause).__name__ in ("CatalogException", "NotFound"):
+        return True
+    text = str(exc).lower()
+    return "does not exist" in text or "not found: table" in text
+
+
+class QueryWarehouse(Protocol):
+    """The part of `warehouse.base.Warehouse` the readers use."""
+
+    def query(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, labels: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]: ...
+
+    def table_ref(self, schema: str, table: str) -> str: ...
+
+    def tables_with_column(self, column: str) -> list[Any]: ...
+
+
+def _num(value: Any) -> float:
+    # Money arrives as Decimal (NUMERIC); diagnostics work in ratios, where float precision is ample.
+    return float(value) if value is not None else 0.0
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+@dataclass
+class Sums:
+    """Additive metrics of one window; ratios recomputed from the sums (never averaged)."""
+
+    spend: float = 0.0
+    impressions: float = 0.0
+    clicks: float = 0.0
+    inline_link_clicks: float = 0.0
+    conversions: float = 0.0
+    conversion_value: float = 0.0
+
+    def add(self, other: Sums) -> None:
+        for m in ADDITIVE:
+            setattr(self, m, getattr(self, m) + getattr(other, m))
+
+    def minus(self, other: Sums) -> Sums:
+        return Sums(**{m: getattr(self, m) - getattr(other, m) for m in ADDITIVE})
+
+    @property
+    def ctr(self) -> float | None:
+        return _ratio(self.clicks, self.impressions)
+
+    @property
+    def cpa(self) -> float | None:
+        return _ratio(self.spend, self.conversions)
+
+    @property
+    def roas(self) -> float | None:
+        return _ratio(self.conversion_value, self.spend)
+
+    @property
+    def cvr(self) -> float | None:
+        """Conversions per link click (all clicks when the account reports no link clicks)."""
+        return _ratio(self.conversions, self.link_clicks)
+
+    @property
+    def link_clicks(self) -> float:
+        return self.inline_link_clicks or self.clicks
+
+
+@dataclass(frozen=True)
+class AccountWindows:
+    account_id: str
+    last_day: date
+    windows: dict[str, Window]
+
+    @classmethod
+    def build(cls, account_id: str, last_day: date, config: DiagnosticsConfig) -> AccountWindows:
+        w, t = config.window_days, config.trailing_days
+        cur = Window.ending(last_day, w)
+        prev = cur.shifted(w)
+        trail = Window(cur.start - timedelta(days=t), cur.start - timedelta(days=1))
+        m = config.maturity_days
+        windows = {
+            "cur": cur,
+            "prev": prev,
+            "trail": trail,
+            "ccur": cur.shifted(m),
+            "cprev": prev.shifted(m),
+            "ctrail": trail.shifted(m),
+            "recent": Window.ending(last_day, config.tracking_window_days),
+        }
+        return cls(account_id, last_day, windows)
+
+    @property
+    def lookback(self) -> Window:
+        return Window(min(w.start for w in self.windows.values()), self.last_day)
+
+
+@dataclass
+class Account:
+    account_id: str
+    name: str | None
+    currency: str | None
+    timezone: str | None
+    windows: AccountWindows
+
+
+@dataclass
+class EntityStats:
+    """Window sums of one account, campaign, ad set or ad (ad rows rolled up: additive metrics only)."""
+
+    level: str
+    id: str
+    account_id: str
+    campaign_id: str | None = None
+    adset_id: str | None = None
+    name: str | None = None
+    sums: dict[str, Sums] = field(default_factory=lambda: {w: Sums() for w in ALL_WINDOWS})
+    first_spend_day: date | None = None  # within the current window
+    last_spend_day: date | None = None
+
+    def absorb(self, other: EntityStats) -> None:
+        for w in ALL_WINDOWS:
+            self.sums[w].add(other.sums[w])
+        if other.first_spend_day and (self.first_spend_day is None or other.first_spend_day < self.first_spend_day):
+            self.first_spend_day = other.first_spend_day
+        if other.last_spend_day and (self.last_spend_day is None or other.last_spend_day > self.last_spend_day):
+            self.last_spend_day = other.last_spend_day
+
+
+@dataclass(frozen=True)
+class FrequencyStats:
+    """From an adset/campaign fact: mean of the daily frequency as fetched (days with impressions), and the CTR
+    sums at that same grain. Frequency is never summed or derived from children."""
+
+    level: str
+    id: str
+    account_id: str
+    frequency: dict[str, float | None]  # cur, prev
+    sums: dict[str, Sums]  # cur, prev (impressions, clicks)
+
+
+@dataclass(frozen=True)
+class CampaignDim:
+    campaign_id: str
+    account_id: str | None
+    name: str | None
+    objective: str | None
+    status: str | None
+    effective_status: str | None
+    daily_budget: float | None
+
+
+@dataclass(frozen=True)
+class AdsetDim:
+    adset_id: str
+    campaign_id: str | None
+    name: str | None
+    status: str | None
+    effective_status: str | None
+    daily_budget: float | None
+
+
+@dataclass(frozen=True)
+class BreakdownCell:
+    dimension: str
+    account_id: str
+    campaign_id: str
+    cell: tuple[tuple[str, str], ...]
+    sums: Sums  # the matured current window
+
+
+@dataclass
+class MartData:
+    workspace_id: str
+    accounts: dict[str, Account] = field(default_factory=dict)
+    ads: dict[str, EntityStats] = field(default_factory=dict)
+    adsets: dict[str, EntityStats] = field(default_factory=dict)
+    campaigns: dict[str, EntityStats] = field(default_factory=dict)
+    account_stats: dict[str, EntityStats] = field(default_factory=dict)
+    frequency: dict[str, dict[str, FrequencyStats]] = field(default_factory=lambda: {"adset": {}, "campaign": {}})
+    campaign_dims: dict[str, CampaignDim] = field(default_factory=dict)
+    adset_dims: dict[str, AdsetDim] = field(default_factory=dict)
+    breakdowns: dict[str, list[BreakdownCell]] = field(default_factory=dict)
+    # what could not be read and why (a mart not built yet, a stale account)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def stats(self, level: str) -> dict[str, EntityStats]:
+        return {"account": self.account_stats, "campaign": self.campaigns, "adset": self.adsets, "ad": self.ads}[level]
+
+    def is_conversion_campaign(self, campaign_id: str | None, objectives: Iterable[str]) -> bool:
+        dim = self.campaign_dims.get(campaign_id or "")
+        return dim is None or dim.objective is None or dim.objective in set(objectives)
+
+
+# -- SQL --------------------------------------------------------------------------------------------------------------
+def _windows_cte(accounts: Iterable[Account], names: Iterable[str]) -> tuple[str, dict[str, Any]]:
+    """One row per account with its window bounds, built from parameters (portable: no arrays, no date math)."""
+    names = list(names)
+    selects, params = [], {}
+    for i, account in enumerate(accounts):
+        cols = [f"@acct{i} as account_id"]
+        params[f"acct{i}"] = account.account_id
+        look = account.windows.lookback
+        for name, window in (("look", look), *((n, account.windows.windows[n]) for n in names)):
+            cols += [f"@{name}_s{i} as {name}_start", f"@{name}_e{i} as {name}_end"]
+            params[f"{name}_s{i}"], params[f"{name}_e{i}"] = window.start, window.end
+        selects.append("select " + ", ".join(cols))
+    return " union all ".join(selects), params
+
+
+def _bounds(accounts: Iterable[Account], names: Iterable[str]) -> dict[str, date]:
+    """Constant date bounds covering every account's windows `names`. The per-account bounds come from a join,
+    which BigQuery cannot prune partitions with; these literal-parameter bounds let it read only the days needed."""
+    windows = [a.windows.windows[n] if n != "look" else a.windows.lookback for a in accounts for n in names]
+    return {"lo": min(w.start for w in windows), "hi": max(w.end for w in windows)}
+
+
+def _in(window: str) -> str:
+    return f"f.date_day between w.{window}_start and w.{window}_end"
+
+
+def _window_sums(windows: Iterable[str], metrics: Iterable[str] = ADDITIVE) -> list[str]:
+    metrics = list(metrics)
+    return [f"sum(case when {_in(w)} then coalesce(f.{m}, 0) else 0 end) as {w}__{m}" for w in windows for m in metrics]
+
+
+def _sums(row: Mapping[str, Any], window: str, metrics: Iterable[str] = ADDITIVE) -> Sums:
+    return Sums(**{m: _num(row.get(f"{window}__{m}")) for m in metrics})
+
+
+class MartReader:
+    def __init__(self, warehouse: QueryWarehouse, workspace_id: str, config: DiagnosticsConfig) -> None:
+        self.wh = warehouse
+        self.ws = workspace_id
+        self.config = config
+        self._present: set[str] | None = None
+
+    def _ref(self, table: str) -> str:
+        return self.wh.table_ref(MARTS, table)
+
+    def present(self, table: str) -> bool:
+        if self._present is None:
+            # From the catalog, once: which marts exist right now (a new mart may not be built yet).
+            try:
+                self._present = {t.name for t in self.wh.tables_with_column("workspace_id") if t.schema == MARTS}
+            except WarehouseError as exc:
+                # The catalog walk refuses the whole warehouse when any schema has a name it cannot address (e.g.
+                # a per-workspace access schema `ws_<id>` with a hyphen). That says nothing about the marts: ask them.
+                log.warning("diagnostics: catalog unreadable (%s); probing the marts one by one", exc)
+                self._present = {t for t in ALL_MARTS if self._probe(t)}
+        return table in self._present
+
+    def _probe(self, table: str) -> bool:
+        """Whether a mart exists, by selecting nothing from it; errors other than "no such table" propagate."""
+        try:
+            self._query(f"select workspace_id from {self._ref(table)} where workspace_id = @ws and false", {})
+        except WarehouseError as exc:
+            if _missing_table(exc):
+                return False
+            raise
+        return True
+
+    def _query(self, sql: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return self.wh.query(sql, {"ws": self.ws, **params}, labels={"sentrum_component": "diagnostics"})
+
+    # -- the read ---------------------------------------------------------------------------------------------
+    def read(self, night: date) -> MartData:
+        data = MartData(self.ws)
+        if not self.present(FCT_AD):
+            data.skipped[FCT_AD] = "mart not built yet: no diagnostics"
+            return data
+        self._accounts(data, as_of=night - timedelta(days=1))
+        if not data.accounts:
+            return data
+        self._dims(data)
+        self._ads(data)
+        for level, table, key in (("adset", FCT_ADSET, "adset_id"), ("campaign", FCT_CAMPAIGN, "campaign_id")):
+            if self.present(table):
+                self._frequency(data, level, table, key)
+            else:
+                data.skipped[table] = f"mart not built yet: no creative-fatigue findings at {level} level"
+        for dimension in self.config.breakdown_dimensions:
+            table, columns = BREAKDOWN_MARTS[dimension]
+            if self.present(table):
+                self._breakdown(data, dimension, table, columns)
+            else:
+                data.skipped[table] = f"mart not built yet: no {dimension} breakdown findings"
+        return data
+
+    def _accounts(self, data: MartData, as_of: date) -> None:
+        """Each account's newest day: the latest date_day not after night - 1. Extraction ends "yesterday in the
+        account's timezone", so this is the account's last complete day whatever its timezone."""
+        oldest = as_of - timedelta(days=self.config.max_staleness_days)
+        # Bounded below so BigQuery prunes partitions. An account with nothing since is stale either way; the dims
+        # still list it, so its skip is recorded below.
+        since = oldest - timedelta(days=self.config.lookback_days)
+        rows = self._query(
+            "select account_id, max(date_day) as last_day, max(account_currency) as account_currency "
+            f"from {self._ref(FCT_AD)} "
+            "where workspace_id = @ws and date_day between @since and @as_of group by account_id",
+            {"as_of": as_of, "since": since},
+        )
+        names: dict[str, dict[str, Any]] = {}
+        if not self.present(DIM_ACCOUNTS):
+            data.skipped[DIM_ACCOUNTS] = "mart not built yet: no account names or currencies"
+        else:
+            for r in self._query(
+                f"select account_id, account_name, account_currency, timezone_name from {self._ref(DIM_ACCOUNTS)} "
+                "where workspace_id = @ws",
+                {},
+            ):
+                names[r["account_id"]] = r
+        for account_id in sorted(set(names) - {r["account_id"] for r in rows}):
+            data.skipped[f"account:{account_id}"] = f"no data since {since}: stale"
+        for r in sorted(rows, key=lambda r: r["account_id"]):
+            account_id, last_day = r["account_id"], r["last_day"]
+            if last_day < oldest:
+                data.skipped[f"account:{account_id}"] = f"newest data is {last_day}, older than {oldest}: stale"
+                continue
+            dim = names.get(account_id, {})
+            data.accounts[account_id] = Account(
+                account_id=account_id,
+                name=dim.get("account_name"),
+                currency=dim.get("account_currency") or r["account_currency"],
+                timezone=dim.get("timezone_name"),
+                windows=AccountWindows.build(account_id, last_day, self.config),
+            )
+
+    def _dims(self, data: MartData) -> None:
+        if self.present(DIM_CAMPAIGNS):
+            for r in self._query(
+                "select campaign_id, account_id, campaign_name, objective, status, effective_status, daily_budget "
+                f"from {self._ref(DIM_CAMPAIGNS)} where workspace_id = @ws",
+                {},
+            ):
+                data.campaign_dims[r["campaign_id"]] = CampaignDim(
+                    campaign_id=r["campaign_id"],
+                    account_id=r["account_id"],
+                    name=r["campaign_name"],
+                    objective=r["objective"],
+                    status=r["status"],
+                    effective_status=r["effective_status"],
+                    daily_budget=_num(r["daily_budget"]) if r["daily_budget"] is not None else None,
+                )
+        else:
+            data.skipped[DIM_CAMPAIGNS] = "mart not built yet: no campaign names, objectives or budgets"
+        if self.present(DIM_ADSETS):
+            for r in self._query(
+                "select adset_id, campaign_id, adset_name, status, effective_status, daily_budget "
+                f"from {self._ref(DIM_ADSETS)} where workspace_id = @ws",
+                {},
+            ):
+                data.adset_dims[r["adset_id"]] = AdsetDim(
+                    adset_id=r["adset_id"],
+                    campaign_id=r["campaign_id"],
+                    name=r["adset_name"],
+                    status=r["status"],
+                    effective_status=r["effective_status"],
+                    daily_budget=_num(r["daily_budget"]) if r["daily_budget"] is not None else None,
+                )
+        else:
+            data.skipped[DIM_ADSETS] = "mart not built yet: no ad set names or budgets"
+
+    def _ads(self, data: MartData) -> None:
+        cte, params = _windows_cte(data.accounts.values(), ALL_WINDOWS)
+        with_names = self.present(DIM_ADS)
+        if not with_names:
+            data.skipped[DIM_ADS] = "mart not built yet: ads are named by id only"
+        name_join = (
+            f"left join {self._ref(DIM_ADS)} as d on d.workspace_id = f.workspace_id and d.ad_id = f.ad_id "
+            if with_names
+            else ""
+        )
+        sql = (
+            f"with w as ({cte}) "
+            "select f.account_id, f.campaign_id, f.adset_id, f.ad_id, "
+            + ("max(d.ad_name) as ad_name, " if with_names else "")
+            + ", ".join(_window_sums(ALL_WINDOWS))
+            + f", min(case when {_in('cur')} and f.spend > 0 then f.date_day end) as first_spend_day"
+            f", max(case when {_in('cur')} and f.spend > 0 then f.date_day end) as last_spend_day "
+            f"from {self._ref(FCT_AD)} as f join w on f.account_id = w.account_id "
+            + name_join
+            + "where f.workspace_id = @ws and f.date_day between @lo and @hi "
+            "and f.date_day between w.look_start and w.look_end "
+            "group by f.account_id, f.campaign_id, f.adset_id, f.ad_id"
+        )
+        for r in self._query(sql, {**params, **_bounds(data.accounts.values(), ("look",))}):
+            ad = EntityStats(
+                level="ad",
+                id=r["ad_id"],
+                account_id=r["account_id"],
+                campaign_id=r["campaign_id"],
+                adset_id=r["adset_id"],
+                name=r.get("ad_name"),
+                sums={w: _sums(r, w) for w in ALL_WINDOWS},
+                first_spend_day=r["first_spend_day"],
+                last_spend_day=r["last_spend_day"],
+            )
+            data.ads[ad.id] = ad
+            # Roll up: every additive metric of a parent is the sum of its ads' (Meta's own invariant).
+            for level, key, parent_kw in (
+                ("adset", ad.adset_id, {"campaign_id": ad.campaign_id}),
+                ("campaign", ad.campaign_id, {}),
+                ("account", ad.account_id, {}),
+            ):
+                if key is None:
+                    continue
+                bucket = data.stats(level)
+                if key not in bucket:
+                    bucket[key] = EntityStats(level=level, id=key, account_id=ad.account_id, **parent_kw)
+                bucket[key].absorb(ad)
+        for adset in data.adsets.values():
+            dim = data.adset_dims.get(adset.id)
+            adset.name = dim.name if dim else None
+        for campaign in data.campaigns.values():
+            cdim = data.campaign_dims.get(campaign.id)
+            campaign.name = cdim.name if cdim else None
+        for account_id, stats in data.account_stats.items():
+            stats.name = data.accounts[account_id].name
+
+    def _frequency(self, data: MartData, level: str, table: str, key: str) -> None:
+        windows = ("cur", "prev")
+        cte, params = _windows_cte(data.accounts.values(), windows)
+        freq = [
+            f"avg(case when {_in(w)} and f.impressions > 0 then f.frequency end) as {w}__frequency" for w in windows
+        ]
+        sql = (
+            f"with w as ({cte}) select f.account_id, f.{key} as entity_id, "
+            + ", ".join(freq + _window_sums(windows, ("impressions", "clicks")))
+            + f" from {self._ref(table)} as f join w on f.account_id = w.account_id "
+            "where f.workspace_id = @ws and f.date_day between @lo and @hi "
+            "and f.date_day between w.prev_start and w.cur_end "
+            f"group by f.account_id, f.{key}"
+        )
+        out = data.frequency[level]
+        for r in self._query(sql, {**params, **_bounds(data.accounts.values(), windows)}):
+            out[r["entity_id"]] = FrequencyStats(
+                level=level,
+                id=r["entity_id"],
+                account_id=r["account_id"],
+                frequency={
+                    w: (float(r[f"{w}__frequency"]) if r[f"{w}__frequency"] is not None else None) for w in windows
+                },
+                sums={w: _sums(r, w, ("impressions", "clicks")) for w in windows},
+            )
+
+    def _breakdown(self, data: MartData, dimension: str, table: str, columns: tuple[str, ...]) -> None:
+        cte, params = _windows_cte(data.accounts.values(), ("ccur",))
+        cols = ", ".join(f"f.{c}" for c in columns)
+        sql = (
+            f"with w as ({cte}) select f.account_id, f.campaign_id, {cols}, "
+            + ", ".join(_window_sums(("ccur",)))
+            + f" from {self._ref(table)} as f join w on f.account_id = w.account_id "
+            "where f.workspace_id = @ws and f.date_day between @lo and @hi "
+            "and f.date_day between w.ccur_start and w.ccur_end "
+            f"group by f.account_id, f.campaign_id, {cols}"
+        )
+        cells = []
+        for r in self._query(sql, {**params, **_bounds(data.accounts.values(), ("ccur",))}):
+            if r["campaign_id"] is None:
+                continue
+            cell = tuple((c, str(r[c]) if r[c] is not None else "unknown") for c in columns)
+            cells.append(BreakdownCell(dimension, r["account_id"], r["campaign_id"], cell, _sums(r, "ccur")))
+        data.breakdowns[dimension] = cells
