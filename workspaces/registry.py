@@ -29,6 +29,10 @@ class Registry(Protocol):
 
     def upsert(self, workspace: Workspace) -> None: ...
 
+    def remove(self, workspace_id: str) -> bool:
+        """Drop the entry (after a verified deletion sweep); True if it was there."""
+        ...
+
 
 class YamlRegistry:
     """`workspaces: [...]` in one YAML file, rewritten atomically on every change."""
@@ -86,3 +90,12 @@ class YamlRegistry:
             else:
                 items.append(workspace)
             self._write(items)
+
+    def remove(self, workspace_id: str) -> bool:
+        with self._lock:
+            items = self._read()
+            kept = [w for w in items if w.id != workspace_id]
+            if len(kept) == len(items):
+                return False
+            self._write(kept)
+            return True
