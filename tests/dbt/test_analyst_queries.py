@@ -1,6 +1,6 @@
 """Every example query of docs/analysts.md runs on the demo-like build and says what the doc says it shows.
 
-Examples are the fenced blocks opened with ```sql example=<name>. They read the workspace's access path ("ws_acme"),
+Examples are the fenced blocks opened with ```sql example=<name>. They read the workspace's access path (ws_acme),
 as analysts do; each must return rows, and a few statements of the doc are checked on the result.
 """
 
@@ -77,7 +77,7 @@ CHECKS = {
 @pytest.mark.parametrize("name", sorted(examples()))
 def test_example_runs_on_the_workspace_access_path(built, name):
     sql = examples()[name]
-    assert '"ws_acme".' in sql and "marts." not in sql, "examples read the workspace's views, never the marts"
+    assert "ws_acme." in sql and "marts." not in sql, "examples read the workspace's views, never the marts"
     rows = q(built.db, sql)
     assert rows, f"example {name} returned nothing"
     CHECKS.get(name, lambda _: None)(rows)

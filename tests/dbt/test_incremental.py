@@ -156,7 +156,7 @@ def test_access_layer_follows_the_workspace_list(runs):
         for r in q(runs["inc"], "select schema_name from information_schema.schemata where schema_name like 'ws%'")
     }
     # globex was left out of sentrum_workspaces: its access schema is gone; the others are kept and current
-    assert schemas == {"ws_acme", "ws_initech-eu"}
+    assert schemas == {"ws_acme", "ws_initech_heu"}
     via_view = q(
         runs["inc"],
         "select spend from \"ws_acme\".fct_ad_insights_daily where ad_id = 'ad_1' and account_id = 'act_101' "

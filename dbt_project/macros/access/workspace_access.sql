@@ -2,7 +2,7 @@
     The per-workspace access layer: for each active workspace, a schema (DuckDB) / dataset (BigQuery) holding one view
     per mart, filtered on that workspace_id. Analysts and the app read their workspace's views, never the marts.
 
-    - DuckDB: schema `ws_<workspace_id>` (quoted: ids may contain hyphens), e.g. "ws_acme".fct_ad_insights_daily.
+    - DuckDB: schema `ws_<escaped id>` (escaping below), e.g. ws_acme.fct_ad_insights_daily, ws_acme_heu for `acme-eu`.
     - BigQuery: dataset `<prefix>ws_<escaped id>` (dataset names allow only letters, digits and underscores, so `_` is
       written `__` and `-` is written `_h`, which keeps two different ids from sharing a dataset), e.g.
       sentrum_ws_acme, sentrum_ws_acme_heu for `acme-eu`, sentrum_ws_acme__eu for `acme_eu`. The dataset is
@@ -133,12 +133,21 @@
     {{ return(adapter.dispatch('access_schema_name', 'sentrum')(workspace_id)) }}
 {%- endmacro %}
 
+{#
+    Schema / dataset names are plain identifiers on every backend (BigQuery datasets allow no hyphen, and the retention
+    sweep's catalog walk addresses only plain identifiers): an id's `_` is written `__` and `-` is written `_h`, which
+    keeps two different ids from sharing a name (`acme-eu` -> ws_acme_heu, `acme_eu` -> ws_acme__eu).
+#}
+{% macro access_schema_suffix(workspace_id) -%}
+    {{ return('ws_' ~ (workspace_id | replace('_', '__') | replace('-', '_h'))) }}
+{%- endmacro %}
+
 {% macro default__access_schema_name(workspace_id) -%}
-    {{ return('ws_' ~ workspace_id) }}
+    {{ return(sentrum.access_schema_suffix(workspace_id)) }}
 {%- endmacro %}
 
 {% macro bigquery__access_schema_name(workspace_id) -%}
-    {{ return(sentrum.bigquery_dataset_prefix() ~ 'ws_' ~ (workspace_id | replace('_', '__') | replace('-', '_h'))) }}
+    {{ return(sentrum.bigquery_dataset_prefix() ~ sentrum.access_schema_suffix(workspace_id)) }}
 {%- endmacro %}
 
 
