@@ -10,12 +10,13 @@ export SENTRUM_HOME ?= $(CURDIR)/.sentrum
 SANDBOX_PORT ?= 8765
 UI_PORT ?= 3000
 
-.PHONY: help setup demo test test-fast ui sandbox lint clean
+.PHONY: help setup demo test ui sandbox docs lint clean
 
 help:
 	@echo "make demo   - run the nightly pipeline on the embedded default (DuckDB + Graph API sandbox)"
 	@echo "make test   - run the test suite"
 	@echo "make ui     - Dagster UI on the demo's state (http://127.0.0.1:$(UI_PORT)), sandbox on :$(SANDBOX_PORT)"
+	@echo "make docs   - build the dbt docs site (every mart column described)"
 	@echo "make lint   - ruff"
 
 $(CURDIR)/.tools/bin/uv:
@@ -39,6 +40,11 @@ ui: setup
 
 sandbox: setup
 	$(UV) run --frozen --no-sync sentrum sandbox serve --port $(SANDBOX_PORT)
+
+docs: setup
+	SENTRUM_DUCKDB_PATH=$(SENTRUM_HOME)/warehouse.duckdb $(UV) run --frozen --no-sync \
+		dbt docs generate --project-dir dbt_project --profiles-dir dbt_project
+	@echo "dbt docs: dbt_project/target/index.html (serve: dbt docs serve --project-dir dbt_project --profiles-dir dbt_project)"
 
 lint: setup
 	$(UV) run --frozen --no-sync ruff check .

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import sys
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -84,10 +86,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
     settings = _settings()
     defs, instance = _dagster(settings)
     try:
-        outcome = sync_workspace(defs, instance, args.workspace, window)
+        outcomes = sync_workspace(defs, instance, settings, args.workspace, window)
     except (WorkspaceNotFound, ValueError) as exc:
         raise UsageError(str(exc)) from None
-    return _finish([outcome])
+    return _finish(outcomes)
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
@@ -95,7 +97,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
     settings = _settings()
     defs, instance = _dagster(settings)
-    return _finish(run_nightly(defs, instance, settings.nightly_batch_size))
+    return _finish(run_nightly(defs, instance, settings))
 
 
 def cmd_workspaces_add(args: argparse.Namespace) -> int:
@@ -146,6 +148,80 @@ def cmd_workspaces_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_workspaces_disconnect(args: argparse.Namespace) -> int:
+    from retention import disconnect
+
+    settings = _settings()
+    ws, deleted = disconnect(_registry(settings), _secret_store(settings), args.id)
+    token = "token deleted from the secret store" if deleted else "no token was stored"
+    print(f"workspace {ws.id} is {ws.status.value}: {token}; extraction stops, its data is kept until deletion")
+    return EXIT_OK
+
+
+def cmd_workspaces_delete(args: argparse.Namespace) -> int:
+    from retention import request_deletion
+
+    settings = _settings()
+    registry = _registry(settings)
+    ws = registry.get(args.id)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("deleting needs confirmation: run it on a terminal, or pass --yes")
+        answer = input(f"Delete all data of workspace {ws.id} ({ws.name})? This cannot be undone. Type its id: ")
+        if answer.strip() != ws.id:
+            print("not confirmed; nothing changed")
+            return EXIT_FAILED
+    ws = request_deletion(registry, ws.id)
+    print(
+        f"workspace {ws.id}: deletion requested at {ws.deletion_requested_at:%Y-%m-%d %H:%M} UTC; extraction stopped. "
+        "The daily sweep removes its data (now: sentrum sweep)."
+    )
+    return EXIT_OK
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    settings = _settings()
+    defs, instance = _dagster(settings)
+    config: dict = {"dry_run": args.dry_run}
+    if args.workspace:
+        config["workspace"] = args.workspace
+    result = defs.resolve_job_def("retention_sweep_job").execute_in_process(
+        run_config={"ops": {"ops__retention_audit_log": {"config": config}}},
+        instance=instance,
+        tags={"sentrum/trigger": "cli-sweep"},
+        raise_on_error=False,
+    )
+    from orchestration.runner import _step_failure
+
+    if not result.success:
+        print(f"sentrum sweep: {_step_failure(result)}", file=sys.stderr)
+        return EXIT_FAILED
+    [mat] = result.asset_materializations_for_node("ops__retention_audit_log")
+    print(mat.metadata["report"].value or "no workspace waiting for deletion")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    settings = _settings()
+    _registry(settings).get(args.workspace)  # a clear error for an unknown workspace
+    defs, instance = _dagster(settings)
+    out = Path(args.out).resolve()
+    result = defs.resolve_job_def("export_workspace").execute_in_process(
+        run_config={"ops": {"export_workspace_op": {"config": {"workspace": args.workspace, "out": str(out)}}}},
+        instance=instance,
+        tags={"sentrum/trigger": "cli-export", "workspace": args.workspace},
+        raise_on_error=False,
+    )
+    if not result.success:
+        from orchestration.runner import _step_failure
+
+        print(f"sentrum export: {_step_failure(result)}", file=sys.stderr)
+        return EXIT_FAILED
+    manifest = json.loads((out / "manifest.json").read_text())
+    print(f"exported {manifest['total_rows']} rows of {args.workspace} in {len(manifest['files'])} file(s) to {out}")
+    return EXIT_OK
+
+
 def cmd_sandbox_serve(args: argparse.Namespace) -> int:
     from insights_jobs.sandbox import serve
 
@@ -190,6 +266,23 @@ def build_parser() -> argparse.ArgumentParser:
     add.set_defaults(func=cmd_workspaces_add)
     lst = ws_sub.add_parser("list", help="list workspaces (never the token)")
     lst.set_defaults(func=cmd_workspaces_list)
+    disc = ws_sub.add_parser("disconnect", help="delete the Meta token and stop extraction; data is kept")
+    disc.add_argument("id")
+    disc.set_defaults(func=cmd_workspaces_disconnect)
+    delete = ws_sub.add_parser("delete", help="request deletion of all the workspace's data (swept daily)")
+    delete.add_argument("id")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    delete.set_defaults(func=cmd_workspaces_delete)
+
+    sweep = sub.add_parser("sweep", help="run the retention sweep now")
+    sweep.add_argument("--dry-run", action="store_true", help="print what would be deleted; change nothing")
+    sweep.add_argument("--workspace", help="sweep or re-verify one workspace (even one already gone)")
+    sweep.set_defaults(func=cmd_sweep)
+
+    export = sub.add_parser("export", help="a workspace's data as Parquet + a manifest")
+    export.add_argument("--workspace", required=True)
+    export.add_argument("--out", required=True, help="output directory")
+    export.set_defaults(func=cmd_export)
 
     sandbox = sub.add_parser("sandbox", help="the local Graph API sandbox")
     sb_sub = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="ACTION")
@@ -198,7 +291,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--scenario", default="demo")
     serve.add_argument("--seed", type=int, default=42)
     serve.add_argument("--latency-ms", type=int, default=0)
-    serve.add_argument("--job-seconds", type=float, default=1.0)
+    serve.add_argument("--job-seconds", type=float, default=1.0, help="wall time of an async report run")
+    serve.add_argument(
+        "--faults", help="e.g. transient=0.05,ratelimit=0.02,jobfail=0.1,stuck=0.05,badjson=0.01,expired_token=act_1"
+    )
+    serve.add_argument("--calls-per-minute", type=int, default=6000, help="per ad account, behind the usage headers")
+    serve.add_argument("--insights-calls-per-minute", type=int, help="insights budget per ad account")
+    serve.add_argument("--as-of", help="the sandbox's 'today' (YYYY-MM-DD): restated numbers differ night to night")
     serve.set_defaults(func=cmd_sandbox_serve)
     return p
 
@@ -206,12 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from secret_store import SecretStoreError
     from warehouse import WarehouseError
-    from workspaces import RegistryError
+    from workspaces import RegistryError, WorkspaceNotFound
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except UsageError as exc:
+    except (UsageError, WorkspaceNotFound) as exc:
         print(f"sentrum: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (RegistryError, SecretStoreError, WarehouseError) as exc:

@@ -1,13 +1,16 @@
-"""The one Dagster entry point (`workspace.yaml` loads `defs`). Each domain module owns its own Definitions."""
-
-from __future__ import annotations
+"""The one Dagster entry point (`workspace.yaml` loads `defs`). Each domain module owns its own Definitions;
+those that depend on settings are built here from one Settings object."""
 
 import dagster as dg
 
 from orchestration import jobs, sensors
-from orchestration.assets import dbt, meta
+from orchestration.assets import dbt, diagnostics, meta
+from orchestration.assets.retention import build_retention_defs
+from orchestration.backfills import backfill_request_job, build_backfill_sensor
+from orchestration.checks import build_checks
 from orchestration.resources import build_resources
 from orchestration.schedules import build_nightly_schedule
+from orchestration.sensors import build_marts_sensor
 from orchestration.settings import Settings, get_settings
 
 
@@ -15,10 +18,18 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions.merge(
         meta.defs,
         dbt.defs,
+        diagnostics.defs,
         jobs.defs,
         sensors.defs,
+        build_retention_defs(settings.deletion_sla_days, settings.sweep_cron),
         dg.Definitions(
+            asset_checks=build_checks(settings.freshness_hours),
+            jobs=[backfill_request_job],
             schedules=[build_nightly_schedule(settings.nightly_cron, settings.nightly_batch_size)],
+            sensors=[
+                build_marts_sensor(settings.restatement_days),
+                build_backfill_sensor(settings.backfill_chunk_days),
+            ],
             resources=build_resources(settings),
         ),
     )

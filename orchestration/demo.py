@@ -72,7 +72,7 @@ def run_demo(port: int = 0, scenario: str = "demo") -> int:
 
         defs = build_definitions(settings)
         instance = dagster_instance(settings)
-        outcomes = run_nightly(defs, instance, settings.nightly_batch_size)
+        outcomes = run_nightly(defs, instance, settings)
         print(describe(outcomes))
         print(f"API calls: {server.stats()}")
     if not outcomes or not all(o.success for o in outcomes):

@@ -1,20 +1,45 @@
-"""Jobs. `sentrum_sync` extracts a workspace (or a range of workspaces) and then builds the marts."""
-
-from __future__ import annotations
+"""Jobs. Extraction runs per batch of workspaces; the marts are built once after them, over all workspaces."""
 
 import dagster as dg
 
+from insights_jobs import Window
 from orchestration.assets.dbt import sentrum_dbt
+from orchestration.assets.diagnostics import diagnostics_findings
 from orchestration.assets.meta import meta_extract
 
-SYNC_JOB = "sentrum_sync"
+EXTRACT_JOB = "meta_extract_job"
+MARTS_JOB = "marts_job"
 
-sync_job = dg.define_asset_job(
-    SYNC_JOB,
-    selection=dg.AssetSelection.assets(meta_extract) | dg.AssetSelection.assets(sentrum_dbt),
-    description="Extract the run's workspace partition(s) from Meta, then one dbt build over all workspaces.",
-    # Single process: DuckDB admits one writer, and extraction parallelises inside its step.
+extract_job = dg.define_asset_job(
+    EXTRACT_JOB,
+    # The checks on what extraction writes (freshness per workspace) run after the marts, once a night.
+    selection=dg.AssetSelection.assets(meta_extract).without_checks(),
+    description="Extract the run's workspace partition(s) from Meta into the raw tables.",
+    # Single process: extraction parallelises inside its step, and DuckDB admits one writer.
     executor_def=dg.in_process_executor,
 )
 
-defs = dg.Definitions(jobs=[sync_job])
+marts_job = dg.define_asset_job(
+    MARTS_JOB,
+    selection=dg.AssetSelection.assets(sentrum_dbt, diagnostics_findings)
+    | dg.AssetSelection.checks_for_assets(meta_extract),
+    description="One dbt build over every workspace for a date window (staging, intermediate, marts, tests), then "
+    "diagnostics for the run's workspace partitions.",
+    executor_def=dg.in_process_executor,
+)
+
+
+def extract_run_config(window: Window | None) -> dict:
+    if window is None:
+        return {}
+    return {"ops": {"meta_extract": {"config": {"start": window.start.isoformat(), "end": window.end.isoformat()}}}}
+
+
+def marts_run_config(window: Window | None, full_refresh: bool = False) -> dict:
+    config: dict = {"full_refresh": full_refresh}
+    if window is not None:
+        config.update(window_start=window.start.isoformat(), window_end=window.end.isoformat())
+    return {"ops": {"sentrum_dbt": {"config": config}}}
+
+
+defs = dg.Definitions(jobs=[extract_job, marts_job])

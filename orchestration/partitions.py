@@ -6,7 +6,7 @@ dates live in the runs' window config instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import dagster as dg
@@ -44,50 +44,3 @@ def apply_partition_changes(instance: dg.DagsterInstance, registry: Iterable[Wor
     for key in changes.remove:
         instance.delete_dynamic_partition(WORKSPACES, key)
     return changes
-
-
-@dataclass(frozen=True)
-class WorkspaceBatch:
-    """A contiguous range of partition keys, all extractable when planned: one run."""
-
-    workspace_ids: tuple[str, ...]
-
-    @property
-    def start(self) -> str:
-        return self.workspace_ids[0]
-
-    @property
-    def end(self) -> str:
-        return self.workspace_ids[-1]
-
-    def run_tags(self) -> dict[str, str]:
-        return {
-            "dagster/asset_partition_range_start": self.start,
-            "dagster/asset_partition_range_end": self.end,
-        }
-
-
-def plan_batches(partition_keys: Sequence[str], extractable: Iterable[str], batch_size: int) -> list[WorkspaceBatch]:
-    """Cut the ordered partition keys into runs of at most `batch_size` extractable workspaces.
-
-    A run targets a partition *range*, so a range must not span a workspace that is not to be extracted
-    (disconnected, deletion requested): such a key ends the current batch. Batching matters because a Dagster
-    run has fixed overhead; one run per workspace would not scale to thousands of workspaces a night.
-    """
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
-    ok = set(extractable)
-    batches: list[WorkspaceBatch] = []
-    current: list[str] = []
-    for key in partition_keys:
-        if key in ok:
-            current.append(key)
-            if len(current) == batch_size:
-                batches.append(WorkspaceBatch(tuple(current)))
-                current = []
-        elif current:
-            batches.append(WorkspaceBatch(tuple(current)))
-            current = []
-    if current:
-        batches.append(WorkspaceBatch(tuple(current)))
-    return batches

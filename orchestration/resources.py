@@ -31,37 +31,78 @@ class WarehouseSink:
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    kind: str = "duckdb"
+    """The embedded default's warehouse: one DuckDB file. (Production: `BigQueryWarehouseResource`, same methods.)"""
+
     duckdb_path: str
 
     @contextmanager
     def open(self) -> Iterator[Warehouse]:
-        if self.kind != "duckdb":
-            raise dg.Failure(f"warehouse {self.kind!r} is not available yet; use SENTRUM_WAREHOUSE=duckdb")
         with DuckDBWarehouse(self.duckdb_path) as wh:
             yield wh
 
-    def dbt_env(self) -> dict[str, str]:
+    @contextmanager
+    def dbt_env(self) -> Iterator[dict[str, str]]:
         """What dbt's profiles.yml reads to reach this warehouse."""
-        return {"SENTRUM_DUCKDB_PATH": self.duckdb_path, "SENTRUM_DBT_TARGET": self.kind}
+        yield {"SENTRUM_DUCKDB_PATH": self.duckdb_path, "SENTRUM_DBT_TARGET": "duckdb"}
+
+
+class _WarehouseRegistry:
+    """The BigQuery control-table registry, opening the warehouse per call (the registry is read a few times a run)."""
+
+    def __init__(self, warehouse: Any) -> None:
+        self._warehouse = warehouse
+
+    def _call(self, method: str, *args: Any) -> Any:
+        from workspaces.bigquery_registry import BigQueryRegistry
+
+        with self._warehouse.open() as wh:
+            return getattr(BigQueryRegistry(wh), method)(*args)
+
+    def list(self) -> list:
+        return self._call("list")
+
+    def get(self, workspace_id: str):
+        return self._call("get", workspace_id)
+
+    def upsert(self, workspace) -> None:
+        self._call("upsert", workspace)
+
+    def remove(self, workspace_id: str) -> bool:
+        return self._call("remove", workspace_id)
 
 
 class RegistryResource(dg.ConfigurableResource):
+    """A YAML file (embedded default) or, with location `bigquery`, the control table `<prefix>ops.workspaces`."""
+
     location: str
+    # The BigQuery warehouse resource's fields, for the control table (built lazily: no Google imports otherwise).
+    bigquery: dict[str, Any] | None = None
 
     def get(self) -> Registry:
         if self.location == "bigquery":
-            raise dg.Failure("the BigQuery registry is not available yet; set SENTRUM_REGISTRY to a YAML path")
+            if self.bigquery is None:
+                raise dg.Failure("SENTRUM_REGISTRY=bigquery needs SENTRUM_WAREHOUSE=bigquery")
+            from orchestration.bigquery import BigQueryWarehouseResource
+
+            return _WarehouseRegistry(BigQueryWarehouseResource(**self.bigquery))
         return YamlRegistry(self.location)
 
 
 class SecretStoreResource(dg.ConfigurableResource):
+    """`local`: the encrypted file store; `gcp`: Secret Manager (one secret per workspace token)."""
+
     kind: str = "local"
     directory: str
+    project: str | None = None
 
     def get(self) -> SecretStore:
-        if self.kind != "local":
-            raise dg.Failure("Secret Manager is not available yet; use SENTRUM_SECRETS=local")
+        if self.kind == "gcp":
+            from secret_store.gcp import SecretManagerStore
+
+            if not self.project:
+                raise dg.Failure("SENTRUM_SECRETS=gcp needs SENTRUM_BQ_PROJECT (the project holding the secrets)")
+            # a new store per call: its cache of token versions lives for one run only
+            return SecretManagerStore(self.project)
         return LocalSecretStore(self.directory)
 
 
@@ -85,13 +126,45 @@ class MetaApiResource(dg.ConfigurableResource):
         )
 
 
+def _bigquery_fields(settings: Settings) -> dict[str, Any]:
+    fields = {
+        "project": settings.bq_project,
+        "location": settings.bq_location,
+        "dataset_prefix": settings.bq_dataset_prefix,
+        "api_endpoint": settings.bq_api_endpoint,
+        "gcp_credentials": settings.bq_credentials.get_secret_value() if settings.bq_credentials else None,
+        "time_travel_hours": settings.bq_time_travel_hours,
+    }
+    return {k: v for k, v in fields.items() if v is not None}  # Dagster config maps take no nulls
+
+
+def warehouse_resource(settings: Settings) -> Any:
+    """DuckDB (`WarehouseResource`) or BigQuery (`BigQueryWarehouseResource`): the same `open()` and `dbt_env()`."""
+    if settings.warehouse == "bigquery":
+        from orchestration.bigquery import BigQueryWarehouseResource
+
+        return BigQueryWarehouseResource(**_bigquery_fields(settings))
+    return WarehouseResource(duckdb_path=str(settings.duckdb_file))
+
+
+def registry_resource(settings: Settings) -> RegistryResource:
+    bigquery = _bigquery_fields(settings) if settings.warehouse == "bigquery" else None
+    return RegistryResource(location=settings.registry_location, bigquery=bigquery)
+
+
+def secret_store_resource(settings: Settings) -> SecretStoreResource:
+    return SecretStoreResource(kind=settings.secrets, directory=str(settings.secrets_dir), project=settings.bq_project)
+
+
 def build_resources(settings: Settings) -> dict[str, Any]:
     from orchestration.assets.dbt import dbt_resource
+    from orchestration.assets.diagnostics import LlmResource
+    from orchestration.assets.retention import RetentionPaths
 
     return {
-        "warehouse": WarehouseResource(kind=settings.warehouse, duckdb_path=str(settings.duckdb_file)),
-        "registry": RegistryResource(location=settings.registry_location),
-        "secrets": SecretStoreResource(kind=settings.secrets, directory=str(settings.secrets_dir)),
+        "warehouse": warehouse_resource(settings),
+        "registry": registry_resource(settings),
+        "secrets": secret_store_resource(settings),
         "meta": MetaApiResource(
             graph_url=settings.meta_graph_url,
             api_version=settings.meta_api_version,
@@ -99,4 +172,13 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             account_concurrency=settings.extract_concurrency,
         ),
         "dbt": dbt_resource(settings),
+        "retention_paths": RetentionPaths(exports_dir=str(settings.exports_dir)),
+        "llm": LlmResource(
+            kind=settings.llm,
+            model=settings.openai_model,
+            api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
+            base_url=settings.openai_base_url,
+            redact_names=settings.llm_redact_names,
+            budget_tokens=settings.llm_budget_tokens,
+        ),
     }

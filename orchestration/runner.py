@@ -1,32 +1,39 @@
-"""Runs launched from the command line, executed in this process on the project's Dagster instance, so they
-are recorded in its run storage and show in the UI (`make ui`) like scheduled runs."""
+"""Runs launched from the command line, executed in this process on the project's Dagster instance, so they are
+recorded in its run storage and show in the UI (`make ui`) like scheduled runs. The plans (batches, chunks,
+windows) are the same functions the schedule and sensors use."""
 
 from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import dagster as dg
 
 from insights_jobs import Window
-from orchestration.jobs import SYNC_JOB
-from orchestration.partitions import WORKSPACES, WorkspaceBatch, apply_partition_changes, plan_batches
+from orchestration.backfills import BACKFILL_TAG, CHUNK_TAG, clamp_backfill
+from orchestration.jobs import EXTRACT_JOB, MARTS_JOB, extract_run_config, marts_run_config
+from orchestration.partitions import WORKSPACES, apply_partition_changes
+from orchestration.planning import WorkspaceBatch, backfill_id, nightly_marts_window, plan_backfill_chunks, plan_batches
 from orchestration.resources import RegistryResource
+from orchestration.sensors import BATCHES_TAG, NIGHT_TAG, TRIGGER_TAG
 from orchestration.settings import Settings
 
 LOCAL_DAGSTER_YAML = """\
 # Local Dagster instance of the embedded default (SQLite storage under this folder).
-# Production uses Postgres run/event storage instead: see the README, "Production".
+# Production uses Postgres storage instead: see the README, "Production".
 telemetry:
   enabled: false
 run_coordinator:
   module: dagster.core.run_coordinator
   class: QueuedRunCoordinator
-  config:
+concurrency:
+  runs:
     # DuckDB admits one writing process at a time, so launched runs queue one behind the other.
     max_concurrent_runs: 1
+  pools:
+    # The `meta_api` pool (extraction steps): one Meta app's rate limits are shared by every run.
+    default_limit: {pool_limit}
 """
 
 
@@ -35,19 +42,21 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(LOCAL_DAGSTER_YAML)
+        config.write_text(LOCAL_DAGSTER_YAML.format(pool_limit=settings.extract_pool_limit))
     return dg.DagsterInstance.from_config(str(home))
 
 
 @dataclass
 class RunOutcome:
+    job: str
     run_id: str
     success: bool
-    workspaces: tuple[str, ...]
+    label: str = ""
     workspaces_ok: list[str] = field(default_factory=list)
     workspaces_failed: dict[str, list[str]] = field(default_factory=dict)
     reconnect_needed: list[str] = field(default_factory=list)
     error: str | None = None
+    skipped: bool = False  # a backfill chunk that an earlier run already completed
 
     @property
     def all_ok(self) -> bool:
@@ -64,42 +73,74 @@ def _step_failure(result: dg.ExecuteInProcessResult) -> str | None:
     return None
 
 
-def _outcome(result: dg.ExecuteInProcessResult, batch: WorkspaceBatch) -> RunOutcome:
-    out = RunOutcome(run_id=result.run_id, success=result.success, workspaces=batch.workspace_ids)
-    meta: dict[str, Any] = {}
-    for mat in result.asset_materializations_for_node("meta_extract"):
-        if mat.asset_key == dg.AssetKey(["raw", "meta_insights"]):
-            meta = {k: v.value for k, v in mat.metadata.items()}
-    out.workspaces_ok = list(meta.get("workspaces_ok", []))
-    out.workspaces_failed = dict(meta.get("workspaces_failed", {}))
-    out.reconnect_needed = list(meta.get("reconnect_needed", []))
+def _extract_outcome(
+    instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult, batch: WorkspaceBatch, label: str
+) -> RunOutcome:
+    """Per-workspace outcome from the run's events. Read from the instance's event log: events a step logged
+    before failing are stored there, while the in-process result only carries those of successful steps."""
+    out = RunOutcome(EXTRACT_JOB, result.run_id, result.success, label)
+    insights_key = dg.AssetKey(["raw", "meta_insights"])
+    kinds = {dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_OBSERVATION}
+    for entry in instance.all_logs(result.run_id, of_type=kinds):
+        event = entry.dagster_event
+        if event.is_step_materialization:
+            mat = event.step_materialization_data.materialization
+            if mat.asset_key == insights_key and mat.partition:
+                out.workspaces_ok.append(mat.partition)
+        elif event.is_asset_observation:
+            obs = event.asset_observation_data.asset_observation
+            if obs.asset_key == insights_key and obs.partition:
+                meta = {k: v.value for k, v in obs.metadata.items()}
+                out.workspaces_failed[obs.partition] = list(meta.get("errors", []))
+                if meta.get("reconnect_needed"):
+                    out.reconnect_needed.append(obs.partition)
     if not result.success:
         out.error = _step_failure(result) or "the run failed"
-        if not meta:
-            out.workspaces_failed = {w: [out.error] for w in batch.workspace_ids}
+        for w in batch.workspace_ids:
+            if w not in out.workspaces_ok and w not in out.workspaces_failed:
+                out.workspaces_failed[w] = [out.error]
     return out
 
 
-def run_batch(
+def run_extract(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
     batch: WorkspaceBatch,
     window: Window | None = None,
     tags: dict[str, str] | None = None,
+    label: str = "",
 ) -> RunOutcome:
-    job = defs.resolve_job_def(SYNC_JOB)
-    run_config: dict[str, Any] = {}
-    if window:
-        run_config = {"ops": {"meta_extract": {"config": {"start": str(window.start), "end": str(window.end)}}}}
     single = len(batch.workspace_ids) == 1
-    result = job.execute_in_process(
-        run_config=run_config,
+    result = defs.resolve_job_def(EXTRACT_JOB).execute_in_process(
+        run_config=extract_run_config(window),
         instance=instance,
         partition_key=batch.start if single else None,
-        tags={**({} if single else batch.run_tags()), **(tags or {}), "workspace": ",".join(batch.workspace_ids)[:200]},
+        tags={**({} if single else batch.run_tags()), "workspace": batch.label, **(tags or {})},
         raise_on_error=False,
     )
-    return _outcome(result, batch)
+    return _extract_outcome(instance, result, batch, label)
+
+
+def run_marts(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    window: Window | None,
+    workspaces: WorkspaceBatch,
+    tags: dict[str, str] | None = None,
+    full_refresh: bool = False,
+) -> RunOutcome:
+    """One dbt build over every workspace, then diagnostics for the `workspaces` partition range."""
+    result = defs.resolve_job_def(MARTS_JOB).execute_in_process(
+        run_config=marts_run_config(window, full_refresh),
+        instance=instance,
+        tags={**workspaces.run_tags(), **(tags or {})},
+        raise_on_error=False,
+    )
+    label = f"window {window.start}..{window.end}" if window else "default window"
+    out = RunOutcome(MARTS_JOB, result.run_id, result.success, label)
+    if not result.success:
+        out.error = _step_failure(result) or "the run failed"
+    return out
 
 
 def _registry(defs: dg.Definitions):
@@ -108,44 +149,88 @@ def _registry(defs: dg.Definitions):
     return resource.get()
 
 
+def _chunk_done(instance: dg.DagsterInstance, bid: str, label: str) -> bool:
+    runs = instance.get_runs(
+        dg.RunsFilter(
+            job_name=EXTRACT_JOB, tags={BACKFILL_TAG: bid, CHUNK_TAG: label}, statuses=[dg.DagsterRunStatus.SUCCESS]
+        ),
+        limit=1,
+    )
+    return bool(runs)
+
+
 def sync_workspace(
-    defs: dg.Definitions, instance: dg.DagsterInstance, workspace_id: str, window: Window | None
-) -> RunOutcome:
+    defs: dg.Definitions, instance: dg.DagsterInstance, settings: Settings, workspace_id: str, window: Window | None
+) -> list[RunOutcome]:
+    """Extract one workspace, then build the marts (so they reflect the sync when this returns).
+
+    With an explicit window (a backfill), the window is cut into chunks of at most `backfill_chunk_days`, one run
+    each; asking for the same backfill again skips the chunks that already succeeded (resume after a crash)."""
     registry = _registry(defs)
     ws = registry.get(workspace_id)
     if not ws.extractable:
-        reason = f"workspace {workspace_id} is {ws.status.value}" + (
-            "" if ws.meta.ad_accounts else " with no ad accounts"
-        )
-        raise ValueError(f"{reason}: nothing to sync")
+        why = f"workspace {workspace_id} is {ws.status.value}" + ("" if ws.meta.ad_accounts else " with no ad accounts")
+        raise ValueError(f"{why}: nothing to sync")
     apply_partition_changes(instance, registry.list())
-    tags = {"sentrum/trigger": "cli-sync"}
-    if window:
-        tags["sentrum/window"] = f"{window.start}..{window.end}"
-    return run_batch(defs, instance, WorkspaceBatch((workspace_id,)), window, tags)
+    batch = WorkspaceBatch((workspace_id,))
+    outcomes: list[RunOutcome] = []
+    if window is None:
+        outcomes.append(run_extract(defs, instance, batch, None, {TRIGGER_TAG: "cli-sync"}, "restatement window"))
+        marts_window = nightly_marts_window(datetime.now(UTC).date(), settings.restatement_days)
+    else:
+        window = clamp_backfill(window)
+        bid = backfill_id(workspace_id, window, settings.backfill_chunk_days)
+        for chunk in plan_backfill_chunks(window, settings.backfill_chunk_days):
+            label = f"chunk {chunk.label} {chunk.window.start}..{chunk.window.end}"
+            if _chunk_done(instance, bid, chunk.label):
+                outcomes.append(RunOutcome(EXTRACT_JOB, "-", True, label, skipped=True))
+                continue
+            tags = {TRIGGER_TAG: "cli-sync", BACKFILL_TAG: bid, CHUNK_TAG: chunk.label}
+            outcome = run_extract(defs, instance, batch, chunk.window, tags, label)
+            outcomes.append(outcome)
+            if not outcome.success:
+                break  # the same error would meet every later chunk; asking again resumes from here
+        marts_window = window
+    if any(o.workspaces_ok or o.skipped for o in outcomes):
+        tags = {TRIGGER_TAG: "cli-sync", "workspace": workspace_id}
+        outcomes.append(run_marts(defs, instance, marts_window, batch, tags))
+    return outcomes
 
 
-def run_nightly(defs: dg.Definitions, instance: dg.DagsterInstance, batch_size: int) -> list[RunOutcome]:
-    """What the schedule does, now: one run per batch of extractable workspaces."""
+def run_nightly(defs: dg.Definitions, instance: dg.DagsterInstance, settings: Settings) -> list[RunOutcome]:
+    """What the schedule and the marts sensor do, now: one run per batch of extractable workspaces, then the marts
+    once, whatever the batches' outcome (a failed workspace must not keep the others' data out)."""
     registry = _registry(defs)
     workspaces = registry.list()
     apply_partition_changes(instance, workspaces)
     keys = instance.get_dynamic_partitions(WORKSPACES)
-    night = datetime.now(UTC).date().isoformat()
-    batches = plan_batches(keys, [w.id for w in workspaces if w.extractable], batch_size)
-    return [
-        run_batch(
-            defs, instance, b, tags={"night": night, "sentrum/trigger": "cli-nightly", "sentrum/batch": str(i + 1)}
-        )
-        for i, b in enumerate(batches)
-    ]
+    today = datetime.now(UTC).date()
+    night = today.isoformat()
+    batches = plan_batches(keys, [w.id for w in workspaces if w.extractable], settings.nightly_batch_size)
+    outcomes = []
+    for i, b in enumerate(batches):
+        tags = {
+            NIGHT_TAG: night,
+            TRIGGER_TAG: "cli-nightly",
+            BATCHES_TAG: str(len(batches)),
+            "sentrum/batch": str(i + 1),
+        }
+        outcomes.append(run_extract(defs, instance, b, None, tags, f"batch {i + 1}/{len(batches)}"))
+    if any(o.workspaces_ok for o in outcomes):
+        window = nightly_marts_window(today, settings.restatement_days)
+        every = WorkspaceBatch(tuple(keys))
+        outcomes.append(run_marts(defs, instance, window, every, {NIGHT_TAG: night, TRIGGER_TAG: "cli-nightly"}))
+    return outcomes
 
 
 def describe(outcomes: list[RunOutcome]) -> str:
     lines = []
     for o in outcomes:
+        if o.skipped:
+            lines.append(f"{o.job} {o.label}: already done by an earlier run, skipped")
+            continue
         state = "succeeded" if o.success else "FAILED"
-        lines.append(f"run {o.run_id[:8]} {state}: {len(o.workspaces)} workspace(s)")
+        lines.append(f"{o.job} run {o.run_id[:8]} {state}" + (f" ({o.label})" if o.label else ""))
         for w in o.workspaces_ok:
             lines.append(f"  ok      {w}")
         for w, errors in o.workspaces_failed.items():

@@ -1,25 +1,37 @@
-"""The nightly schedule: every extractable workspace, in batches (one run per batch)."""
+"""The nightly schedule: every extractable workspace, in batches (one run per batch). The marts follow once per
+night, launched by `nightly_marts_sensor` when all of the night's batches have finished."""
 
 import dagster as dg
 
-from orchestration.jobs import SYNC_JOB, sync_job
-from orchestration.partitions import WORKSPACES, plan_batches
+from orchestration.jobs import EXTRACT_JOB, extract_job
+from orchestration.partitions import WORKSPACES
+from orchestration.planning import plan_batches
 from orchestration.resources import RegistryResource
+from orchestration.sensors import BATCHES_TAG, NIGHT_TAG, SCHEDULE_TRIGGER, TRIGGER_TAG
 from workspaces import Workspace
 
 
 def nightly_run_requests(
     night: str, partition_keys: list[str], workspaces: list[Workspace], batch_size: int
 ) -> list[dg.RunRequest]:
-    """One RunRequest per batch, with a run key per night and batch so a re-evaluation never launches twice."""
+    """One RunRequest per batch, with a run key per night and batch so a re-evaluation never launches twice.
+    Disconnected and deleting workspaces are not extracted (from the moment their status changes)."""
     extractable = [w.id for w in workspaces if w.extractable]
+    batches = plan_batches(partition_keys, extractable, batch_size)
     return [
         dg.RunRequest(
             run_key=f"nightly:{night}:{i:04d}",
-            job_name=SYNC_JOB,
-            tags={**batch.run_tags(), "night": night, "sentrum/batch": f"{i + 1}"},
+            job_name=EXTRACT_JOB,
+            tags={
+                **batch.run_tags(),
+                NIGHT_TAG: night,
+                TRIGGER_TAG: SCHEDULE_TRIGGER,
+                BATCHES_TAG: str(len(batches)),
+                "sentrum/batch": str(i + 1),
+                "workspace": batch.label,
+            },
         )
-        for i, batch in enumerate(plan_batches(partition_keys, extractable, batch_size))
+        for i, batch in enumerate(batches)
     ]
 
 
@@ -27,9 +39,11 @@ def build_nightly_schedule(cron: str, batch_size: int) -> dg.ScheduleDefinition:
     @dg.schedule(
         name="nightly",
         cron_schedule=cron,
-        job=sync_job,
+        job=extract_job,
         execution_timezone="UTC",
-        description="Extract every active workspace (restatement window, account timezones), then build the marts.",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Extracts every active workspace (restatement window, account timezones) in batches; the marts "
+        "are built once when all batches have finished.",
     )
     def nightly(context: dg.ScheduleEvaluationContext, registry: RegistryResource):
         night = context.scheduled_execution_time.date().isoformat()

@@ -1,34 +1,105 @@
-"""Keeps the `workspaces` dynamic partition in step with the registry."""
+"""Sensors: the `workspaces` partitions follow the registry; the marts are built once a night's extraction is done."""
 
 import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 
 import dagster as dg
 
+from orchestration.jobs import EXTRACT_JOB, MARTS_JOB, marts_job, marts_run_config
 from orchestration.partitions import WORKSPACES, partition_changes
+from orchestration.planning import WorkspaceBatch, nightly_marts_window
 from orchestration.resources import RegistryResource
+
+NIGHT_TAG = "night"
+TRIGGER_TAG = "sentrum/trigger"
+BATCHES_TAG = "sentrum/batches"
+SCHEDULE_TRIGGER = "schedule"
+FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 
 
 @dg.sensor(
     name="workspaces_sensor",
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Adds a partition for each workspace in the registry; removes those that left it.",
+    description="Adds a partition for each workspace in the registry; removes those that left it (swept).",
 )
 def workspaces_sensor(context: dg.SensorEvaluationContext, registry: RegistryResource) -> dg.SensorResult:
     workspaces = registry.get().list()
-    existing = context.instance.get_dynamic_partitions(WORKSPACES)
-    changes = partition_changes(workspaces, existing)
-    # The cursor is a digest of the partition set we converged on: an unchanged registry costs nothing more.
+    # The cursor is a digest of the registry's workspace ids: an unchanged registry is skipped without touching
+    # the instance's partition table.
     digest = hashlib.sha256(",".join(sorted(w.id for w in workspaces)).encode()).hexdigest()[:16]
-    if not changes:
-        return dg.SensorResult(cursor=digest, skip_reason=dg.SkipReason("partitions match the registry"))
+    if context.cursor == digest:
+        return dg.SensorResult(skip_reason=dg.SkipReason("registry unchanged"))
+    changes = partition_changes(workspaces, context.instance.get_dynamic_partitions(WORKSPACES))
     requests = []
     if changes.add:
         requests.append(dg.AddDynamicPartitionsRequest(WORKSPACES, changes.add))
     if changes.remove:
         requests.append(dg.DeleteDynamicPartitionsRequest(WORKSPACES, changes.remove))
-    context.log.info(f"partitions: +{changes.add} -{changes.remove}")
+    if requests:
+        context.log.info(f"partitions: +{changes.add} -{changes.remove}")
     return dg.SensorResult(dynamic_partitions_requests=requests, cursor=digest)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    night: str
+    status: dg.DagsterRunStatus
+    batches: int
+
+
+def nights_ready_for_marts(runs: Sequence[RunInfo]) -> list[str]:
+    """Nights whose scheduled extraction runs have all finished (succeeded or not: one workspace's failure must not
+    keep the others' fresh data out of the marts)."""
+    by_night: dict[str, list[RunInfo]] = defaultdict(list)
+    for r in runs:
+        by_night[r.night].append(r)
+    ready = []
+    for night, rs in sorted(by_night.items()):
+        expected = max(r.batches for r in rs)
+        if len(rs) >= expected and all(r.status in FINISHED for r in rs):
+            ready.append(night)
+    return ready
+
+
+def build_marts_sensor(restatement_days: int) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="nightly_marts_sensor",
+        job=marts_job,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Once every extraction run of a night has finished, builds the marts once for that night.",
+    )
+    def nightly_marts_sensor(context: dg.SensorEvaluationContext):
+        records = context.instance.get_runs(
+            dg.RunsFilter(job_name=EXTRACT_JOB, tags={TRIGGER_TAG: SCHEDULE_TRIGGER}), limit=2000
+        )
+        infos = [
+            RunInfo(r.tags[NIGHT_TAG], r.status, int(r.tags.get(BATCHES_TAG, "1")))
+            for r in records
+            if NIGHT_TAG in r.tags
+        ]
+        keys = context.instance.get_dynamic_partitions(WORKSPACES)
+        if not keys:
+            return dg.SkipReason("no workspace partitions")
+        every = WorkspaceBatch(tuple(keys))  # diagnostics for every workspace; dbt runs once regardless
+        requests = []
+        for night in nights_ready_for_marts(infos)[-3:]:
+            window = nightly_marts_window(date.fromisoformat(night), restatement_days)
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"marts:{night}",  # once per night, however often the sensor looks
+                    job_name=MARTS_JOB,
+                    run_config=marts_run_config(window),
+                    tags={**every.run_tags(), NIGHT_TAG: night, TRIGGER_TAG: SCHEDULE_TRIGGER},
+                )
+            )
+        return requests or dg.SkipReason("no night with all its extraction runs finished and no marts run yet")
+
+    return nightly_marts_sensor
 
 
 defs = dg.Definitions(sensors=[workspaces_sensor])

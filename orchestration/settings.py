@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     bq_project: str | None = None
     bq_location: str | None = None
     bq_dataset_prefix: str = "sentrum_"
+    # A base64 service-account key; unset: application default credentials (workload identity).
+    bq_credentials: SecretStr | None = None
+    # BigQuery's minimum (2 days): deleted rows stay recoverable that long, then 7 days of fail-safe (README).
+    bq_time_travel_hours: int = Field(default=48, ge=48, le=168)
+    # A BigQuery stand-in (tests); unset for BigQuery itself.
+    bq_api_endpoint: str | None = None
     meta_graph_url: str = "https://graph.facebook.com"
     meta_api_version: str = SDK_API_VERSION
     # A YAML file path, or the word "bigquery" for the control table.
@@ -34,6 +40,10 @@ class Settings(BaseSettings):
     openai_model: str = "gpt-4.1-mini"
     openai_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_BASE_URL"))
+    # Object names can contain people's names: replace them with stable pseudonyms before they leave the process.
+    llm_redact_names: bool = False
+    # Tokens one workspace's narratives may spend per night; the rest is narrated offline.
+    llm_budget_tokens: int = Field(default=50_000, ge=0)
 
     # Meta restates numbers for ~28 days (late conversions): each night re-pulls this trailing window.
     restatement_days: int = Field(default=28, ge=1, le=90)
@@ -42,6 +52,15 @@ class Settings(BaseSettings):
     nightly_batch_size: int = Field(default=50, ge=1, le=1000)
     # Accounts extracted concurrently inside one run.
     extract_concurrency: int = Field(default=8, ge=1, le=64)
+    # Extraction runs at once across the deployment (a Dagster concurrency pool): one Meta app's limits are shared.
+    extract_pool_limit: int = Field(default=2, ge=1, le=64)
+    # Backfills are cut into runs of at most this many days, so a long history is resumable run by run.
+    backfill_chunk_days: int = Field(default=90, ge=1, le=1200)
+    # The privacy promise is 30 days; the sweep runs daily and this check fails well before (README: erasure timeline).
+    deletion_sla_days: int = Field(default=7, ge=1, le=30)
+    sweep_cron: str = "0 4 * * *"
+    # A workspace without a successful extraction for longer than this fails its freshness check.
+    freshness_hours: int = Field(default=36, ge=1)
 
     @field_validator("meta_api_version")
     @classmethod
@@ -77,6 +96,10 @@ class Settings(BaseSettings):
     @property
     def dagster_home(self) -> Path:
         return self.home_dir / "dagster"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.home_dir / "exports"
 
     @property
     def secrets_dir(self) -> Path:

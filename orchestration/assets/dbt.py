@@ -5,6 +5,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,11 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from packaging import version
+from pydantic import field_validator
 
-from orchestration.resources import WarehouseResource
+from orchestration.resources import RegistryResource, WarehouseResource
 from orchestration.settings import Settings
+from workspaces import WorkspaceStatus
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
@@ -77,11 +80,36 @@ def ensure_manifest() -> Path:
     return dbt_project.manifest_path
 
 
-def dbt_build_args(window_vars: Mapping[str, str] | None = None) -> list[str]:
+class MartsConfig(dg.Config):
+    """The dates the incremental facts rebuild (all workspaces); empty: the models' default window."""
+
+    window_start: str | None = None
+    window_end: str | None = None
+    full_refresh: bool = False
+
+    @field_validator("window_start", "window_end")
+    @classmethod
+    def _iso(cls, v: str | None) -> str | None:
+        if v is not None:
+            date.fromisoformat(v)
+        return v
+
+
+def dbt_vars(config: MartsConfig, workspace_ids: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"sentrum_workspaces": sorted(workspace_ids)}
+    if config.window_start and config.window_end:
+        out["sentrum_window_start"] = config.window_start
+        out["sentrum_window_end"] = config.window_end
+    return out
+
+
+def dbt_build_args(dbt_vars: Mapping[str, Any] | None = None, full_refresh: bool = False) -> list[str]:
     """The dbt command of a run: one `build` over every workspace (models and their tests)."""
     args = ["build"]
-    if window_vars:
-        args += ["--vars", json.dumps(dict(window_vars), sort_keys=True)]
+    if full_refresh:
+        args.append("--full-refresh")
+    if dbt_vars:
+        args += ["--vars", json.dumps(dict(dbt_vars), sort_keys=True)]
     return args
 
 
@@ -91,10 +119,20 @@ def dbt_build_args(window_vars: Mapping[str, str] | None = None) -> list[str]:
     dagster_dbt_translator=SentrumDbtTranslator(),
     name="sentrum_dbt",
 )
-def sentrum_dbt(context: dg.AssetExecutionContext, dbt: SentrumDbtCliResource, warehouse: WarehouseResource):
-    # dagster-dbt hands os.environ to the dbt process and has no env parameter; profiles.yml reads these.
-    os.environ.update(warehouse.dbt_env())
-    yield from dbt.cli(dbt_build_args(), context=context).stream()
+def sentrum_dbt(
+    context: dg.AssetExecutionContext,
+    config: MartsConfig,
+    dbt: SentrumDbtCliResource,
+    warehouse: WarehouseResource,
+    registry: RegistryResource,
+):
+    # Workspaces whose data is kept (all but those being deleted) get a per-workspace access path.
+    kept = [w.id for w in registry.get().list() if w.status is not WorkspaceStatus.deletion_requested]
+    args = dbt_build_args(dbt_vars(config, kept), config.full_refresh)
+    with warehouse.dbt_env() as env:
+        # dagster-dbt hands os.environ to the dbt process and has no env parameter; profiles.yml reads these.
+        os.environ.update(env)
+        yield from dbt.cli(args, context=context).stream()
 
 
 defs = dg.Definitions(assets=[sentrum_dbt])

@@ -1,12 +1,19 @@
-"""Extraction from Meta into the raw tables, partitioned by workspace. Thin: the work is in insights_jobs/."""
+"""Extraction from Meta into the raw tables, partitioned by workspace. Thin: the work is in insights_jobs/.
 
+One run extracts a batch (a partition range) of workspaces. Each workspace that lands gets its own materialization
+per raw table; a workspace that fails gets an observation with the reason, a row in `ops.workspace_health`, and
+fails the run at the end (after the others' data is committed), so the failure is red in the UI without holding
+back anybody's data: the marts run is launched once all of the night's extraction runs have finished.
+"""
+
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import UTC, date, datetime
 
 import dagster as dg
 from pydantic import field_validator
 
-from insights_jobs import Window, WorkspaceResult, extract_workspace
+from insights_jobs import AccountResult, Window, WorkspaceResult, extract_workspace
 from orchestration.partitions import workspaces_partitions
 from orchestration.resources import (
     MetaApiResource,
@@ -17,14 +24,16 @@ from orchestration.resources import (
 )
 from secret_store import SecretStoreError
 from warehouse import ALL_TABLES
-from workspaces import Workspace, WorkspaceNotFound
+from workspaces import Workspace
+from workspaces.health import HEALTH, record_health
 
 META_CONCURRENCY_POOL = "meta_api"
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in ALL_TABLES}
+HEALTH_KEY = dg.AssetKey(["ops", HEALTH.name])
 
 
 class ExtractWindowConfig(dg.Config):
-    """An explicit date window (backfill, `sentrum sync --start/--end`). Empty: each account's restatement
+    """An explicit date window (a backfill chunk, `sentrum sync --start/--end`). Empty: each account's restatement
     window ending yesterday in its own timezone."""
 
     start: str | None = None
@@ -41,35 +50,51 @@ class ExtractWindowConfig(dg.Config):
         if self.start is None and self.end is None:
             return None
         if self.start is None or self.end is None:
-            raise dg.Failure("give both start and end of the window, or neither")
+            raise dg.Failure("give both start and end of the window, or neither", allow_retries=False)
         return Window(date.fromisoformat(self.start), date.fromisoformat(self.end))
 
 
 def _failed(workspace: Workspace, reason: str, reconnect: bool = False) -> WorkspaceResult:
-    from insights_jobs import AccountResult
-
     result = WorkspaceResult(workspace.id, reconnect_needed=reconnect)
-    result.accounts = [AccountResult(a, error=reason) for a in workspace.meta.ad_accounts] or [
-        AccountResult("-", error=reason)
-    ]
+    accounts = workspace.meta.ad_accounts or ["-"]
+    result.accounts = [AccountResult(a, error=reason, action="stop_workspace" if reconnect else None) for a in accounts]
     return result
 
 
-@dg.multi_asset(
-    name="meta_extract",
-    specs=[
+def _specs() -> list[dg.AssetSpec]:
+    specs = [
         dg.AssetSpec(
             key,
             group_name="meta_raw",
             description=f"Raw `{name}` rows from the Meta Marketing API (append-only, batch manifest).",
             kinds={"python"},
+            skippable=True,  # materialized per workspace partition, only for workspaces that landed
         )
         for name, key in RAW_KEYS.items()
-    ],
+    ]
+    specs.append(
+        dg.AssetSpec(
+            HEALTH_KEY,
+            group_name="ops",
+            description="One row per workspace: last attempt and success, last error class, rows, reconnect needed.",
+            kinds={"python"},
+            skippable=True,
+        )
+    )
+    return specs
+
+
+@dg.multi_asset(
+    name="meta_extract",
+    specs=_specs(),
     partitions_def=workspaces_partitions,
-    # One run extracts a batch (range) of workspaces: Dagster runs have fixed overhead.
+    # One run extracts a range of workspaces: a Dagster run has fixed overhead, so workspaces share runs.
     backfill_policy=dg.BackfillPolicy.single_run(),
+    # Bounds simultaneous extraction runs across the deployment: every workspace shares one Meta app's limits.
     pool=META_CONCURRENCY_POOL,
+    # Retries cover infrastructure trouble (a lost process, a warehouse hiccup); Meta errors are retried inside the
+    # extractor, and per-workspace failures raise without retries, so no retry storm hits Meta.
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
 )
 def meta_extract(
     context: dg.AssetExecutionContext,
@@ -78,18 +103,18 @@ def meta_extract(
     registry: RegistryResource,
     secrets: SecretStoreResource,
     meta: MetaApiResource,
-):
+) -> Iterator[dg.MaterializeResult]:
     window = config.window()
     reg, store, extract_config = registry.get(), secrets.get(), meta.extract_config()
     keys = context.partition_keys
-    context.log.info(f"extracting {len(keys)} workspace(s): {keys[0]}..{keys[-1]}, window {window or 'nightly'}")
+    context.log.info(f"extracting {len(keys)} workspace(s) {keys[0]}..{keys[-1]}, window {window or 'nightly'}")
 
     jobs: list[tuple[Workspace, str]] = []
     results: list[WorkspaceResult] = []
+    registered = {w.id: w for w in reg.list()}  # one read of the registry for the whole batch
     for key in keys:
-        try:
-            ws = reg.get(key)
-        except WorkspaceNotFound:
+        ws = registered.get(key)
+        if ws is None:
             context.log.warning(f"{key}: not in the registry any more, skipped")
             continue
         if not ws.extractable:
@@ -98,8 +123,7 @@ def meta_extract(
         try:
             jobs.append((ws, store.get(ws.meta.token_secret)))
         except SecretStoreError as exc:
-            context.log.error(f"{key}: no usable token ({exc}); reconnect needed")
-            results.append(_failed(ws, str(exc), reconnect=True))
+            results.append(_failed(ws, f"no usable token in the secret store ({exc})", reconnect=True))
 
     with warehouse.open() as wh:
         wh.ensure_raw()
@@ -113,34 +137,57 @@ def meta_extract(
 
         with ThreadPoolExecutor(max_workers=max(1, min(meta.workspace_concurrency, len(jobs)))) as pool:
             results.extend(pool.map(one, jobs))
+        health = {row["workspace_id"]: row for row in record_health(wh, results, context.run_id, datetime.now(UTC))}
 
-    ok = [r for r in results if r.ok]
+    for r in results:
+        _report(context, r, health[r.workspace_id])
+
     failed = [r for r in results if not r.ok]
-    for r in failed:
-        flag = " (reconnect needed)" if r.reconnect_needed else ""
-        context.log.error(f"{r.workspace_id}: extraction failed{flag}: {'; '.join(r.errors)}")
-    if results and not ok:
+    if failed:
+        # Raised after every other workspace's data is committed and materialized above.
         raise dg.Failure(
-            description="extraction failed for every workspace of this run: "
-            + "; ".join(f"{r.workspace_id}: {'; '.join(r.errors)}" for r in failed),
-            metadata={"failed_workspaces": [r.workspace_id for r in failed]},
-        )
-
-    summary = {
-        "workspaces_ok": [r.workspace_id for r in ok],
-        "workspaces_failed": {r.workspace_id: r.errors for r in failed},
-        "reconnect_needed": [r.workspace_id for r in failed if r.reconnect_needed],
-        "api_calls": sum(r.api_calls for r in results),
-    }
-    for name, key in RAW_KEYS.items():
-        yield dg.MaterializeResult(
-            asset_key=key,
+            description=f"{len(failed)} of {len(results)} workspace(s) failed: "
+            + "; ".join(f"{r.workspace_id}{' (reconnect needed)' if r.reconnect_needed else ''}" for r in failed),
             metadata={
-                "rows": sum(r.rows.get(name, 0) for r in results),
-                "rows_by_workspace": {r.workspace_id: r.rows.get(name, 0) for r in results},
-                **summary,
+                "failed_workspaces": {r.workspace_id: r.errors for r in failed},
+                "reconnect_needed": [r.workspace_id for r in failed if r.reconnect_needed],
             },
+            allow_retries=False,
         )
+    yield from ()
+
+
+def _report(context: dg.AssetExecutionContext, r: WorkspaceResult, health: dict) -> None:
+    """Per-partition events: materializations for a workspace that landed, an observation for one that did not."""
+    common = {
+        "accounts": [a.account_id for a in r.accounts],
+        "api_calls": r.api_calls,
+        "seconds": round(r.seconds, 1),
+    }
+    if r.ok:
+        for name, key in RAW_KEYS.items():
+            context.log_event(
+                dg.AssetMaterialization(
+                    asset_key=key, partition=r.workspace_id, metadata={"rows": r.rows.get(name, 0), **common}
+                )
+            )
+        context.log_event(
+            dg.AssetMaterialization(asset_key=HEALTH_KEY, partition=r.workspace_id, metadata={"status": "ok"})
+        )
+        return
+    flag = " (reconnect needed)" if r.reconnect_needed else ""
+    context.log.error(f"{r.workspace_id}: extraction failed{flag}: {'; '.join(r.errors)}")
+    failure = {
+        "status": "failed",
+        "reconnect_needed": r.reconnect_needed,
+        "error_class": health.get("last_error_class") or "",
+        "errors": r.errors,
+        **common,
+    }
+    context.log_event(
+        dg.AssetObservation(asset_key=RAW_KEYS["meta_insights"], partition=r.workspace_id, metadata=failure)
+    )
+    context.log_event(dg.AssetMaterialization(asset_key=HEALTH_KEY, partition=r.workspace_id, metadata=failure))
 
 
 defs = dg.Definitions(assets=[meta_extract])

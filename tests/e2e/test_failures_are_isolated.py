@@ -47,3 +47,19 @@ def test_nightly_lands_the_good_workspaces_and_flags_the_broken_one(env):
     for path in env.home.rglob("*"):
         if path.is_file() and path.suffix not in {".enc"}:
             assert BAD_TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_workspace_health_says_who_must_reconnect(env):
+    # runs after the nightly above (module order): one health row per workspace
+    with duckdb.connect(str(env.duckdb_file), read_only=True) as con:
+        cur = con.execute("select * from ops.workspace_health order by workspace_id")
+        cols = [d[0] for d in cur.description]
+        rows = {r[0]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
+    assert set(rows) == {"broken", "globex", "initech"}
+    broken = rows["broken"]
+    assert broken["status"] == "failed" and broken["reconnect_needed"] is True
+    assert broken["last_error_class"] == "stop_workspace" and "190" in broken["last_error"]
+    assert broken["last_success_at"] is None and BAD_TOKEN not in broken["last_error"]
+    for ws in ("globex", "initech"):
+        assert rows[ws]["status"] == "ok" and rows[ws]["last_success_at"] is not None
+        assert rows[ws]["rows_last_run"] > 0 and rows[ws]["reconnect_needed"] is False

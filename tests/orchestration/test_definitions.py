@@ -35,12 +35,28 @@ def test_dagster_definitions_validate(tmp_path):
 def test_graph_snapshot(defs):
     keys = sorted(k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys())
     assert keys == [
-        "intermediate/int_meta__ad_conversions_daily",
+        "diagnostics/diagnostics_findings",
+        "intermediate/int_meta__ad_hierarchy",
+        "intermediate/int_meta__conversions_daily",
+        "intermediate/int_meta__insights_actions_pivoted",
+        "intermediate/int_meta__insights_daily",
+        "intermediate/int_meta__report_coverage",
         "marts/dim_ad_accounts",
         "marts/dim_ads",
         "marts/dim_adsets",
         "marts/dim_campaigns",
+        "marts/dim_creatives",
+        "marts/fct_account_insights_daily",
+        "marts/fct_ad_actions_daily",
         "marts/fct_ad_insights_daily",
+        "marts/fct_ad_insights_daily_by_age_gender",
+        "marts/fct_ad_insights_daily_by_country",
+        "marts/fct_ad_insights_daily_by_device",
+        "marts/fct_ad_insights_daily_by_placement",
+        "marts/fct_adset_insights_daily",
+        "marts/fct_campaign_insights_daily",
+        "ops/retention_audit_log",
+        "ops/workspace_health",
         "raw/meta_ad_accounts",
         "raw/meta_ad_creatives",
         "raw/meta_ads",
@@ -51,16 +67,19 @@ def test_graph_snapshot(defs):
         "raw/meta_insights",
         "raw/meta_insights_actions",
         "staging/stg_meta__ad_accounts",
+        "staging/stg_meta__ad_creatives",
         "staging/stg_meta__ads",
         "staging/stg_meta__adsets",
         "staging/stg_meta__batches",
         "staging/stg_meta__campaigns",
+        "staging/stg_meta__extraction_errors",
         "staging/stg_meta__insights",
         "staging/stg_meta__insights_actions",
     ]
-    assert sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__")) == ["sentrum_sync"]
-    assert [s.name for s in defs.schedules] == ["nightly"]
-    assert [s.name for s in defs.sensors] == ["workspaces_sensor"]
+    jobs = sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__"))
+    assert jobs == ["backfill_request", "export_workspace", "marts_job", "meta_extract_job", "retention_sweep_job"]
+    assert sorted(s.name for s in defs.schedules) == ["daily_sweep", "nightly"]
+    assert sorted(s.name for s in defs.sensors) == ["backfill_sensor", "nightly_marts_sensor", "workspaces_sensor"]
     graph = defs.resolve_asset_graph()
     # raw assets are partitioned by workspace only; dbt assets are not partitioned (one build for all workspaces)
     raw = graph.get(dg.AssetKey(["raw", "meta_insights"]))
@@ -69,13 +88,39 @@ def test_graph_snapshot(defs):
     # staging reads the raw tables written by the extraction asset
     parents = graph.get(dg.AssetKey(["staging", "stg_meta__insights"])).parent_keys
     assert dg.AssetKey(["raw", "meta_insights"]) in parents
-    # dbt tests are asset checks
+    # dbt tests are asset checks, beside the checks of our own
     checks = {c.name for c in graph.asset_check_keys}
     assert any(name.startswith("unique_combination_fct_ad_insights_daily") for name in checks)
+    assert {
+        "workspaces_fresh",
+        "accounts_with_delivery_have_ad_rows",
+        "ad_spend_reconciles_with_account_spend",
+        "deletions_within_sla",
+    } <= checks
 
 
 def test_dbt_build_args():
-    from orchestration.assets.dbt import dbt_build_args
+    from orchestration.assets.dbt import MartsConfig, dbt_build_args, dbt_vars
 
     assert dbt_build_args() == ["build"]
-    assert dbt_build_args({"b": "2", "a": "1"}) == ["build", "--vars", '{"a": "1", "b": "2"}']
+    assert dbt_build_args({"b": "2", "a": "1"}, full_refresh=True) == [
+        "build",
+        "--full-refresh",
+        "--vars",
+        '{"a": "1", "b": "2"}',
+    ]
+    window = MartsConfig(window_start="2026-10-01", window_end="2026-10-31")
+    assert dbt_vars(window, ["b", "a"]) == {
+        "sentrum_workspaces": ["a", "b"],
+        "sentrum_window_start": "2026-10-01",
+        "sentrum_window_end": "2026-10-31",
+    }
+    assert dbt_vars(MartsConfig(), []) == {"sentrum_workspaces": []}
+
+
+def test_extraction_is_pooled_and_retried(defs):
+    job = defs.resolve_job_def("meta_extract_job")
+    node = job.graph.node_named("meta_extract")
+    assert node.definition.pool == "meta_api"
+    policy = node.definition.retry_policy
+    assert policy.max_retries == 2 and policy.jitter is not None

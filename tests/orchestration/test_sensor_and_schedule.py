@@ -10,7 +10,7 @@ import pytest
 from orchestration.partitions import WORKSPACES
 from orchestration.resources import RegistryResource
 from orchestration.schedules import build_nightly_schedule, nightly_run_requests
-from orchestration.sensors import workspaces_sensor
+from orchestration.sensors import RunInfo, nights_ready_for_marts, workspaces_sensor
 from workspaces import MetaConnection, Workspace, WorkspaceStatus, YamlRegistry
 
 
@@ -83,7 +83,8 @@ def test_nightly_requests_skip_disconnected_and_deleting_workspaces():
         "nightly:2026-11-27:0001",
         "nightly:2026-11-27:0002",
     ]
-    assert all(r.tags["night"] == "2026-11-27" for r in requests)
+    assert all(r.tags["night"] == "2026-11-27" and r.tags["sentrum/batches"] == "3" for r in requests)
+    assert all(r.job_name == "meta_extract_job" for r in requests)
     # deterministic: the same night plans the same runs
     assert [r.run_key for r in nightly_run_requests("2026-11-27", keys, workspaces, 2)] == [r.run_key for r in requests]
 
@@ -108,3 +109,70 @@ def test_schedule_reads_registry_and_partitions(instance, tmp_path):
         ("a", "a"),
         ("c", "c"),
     ]
+
+
+def test_marts_wait_for_every_batch_of_the_night_whatever_its_outcome():
+    S, F, R = dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.STARTED
+    runs = [
+        RunInfo("2026-11-26", S, 2),
+        RunInfo("2026-11-26", F, 2),  # a failed batch does not hold the night back
+        RunInfo("2026-11-27", S, 3),
+        RunInfo("2026-11-27", R, 3),  # still running
+        RunInfo("2026-11-28", S, 2),  # the second batch has not started yet
+    ]
+    assert nights_ready_for_marts(runs) == ["2026-11-26"]
+
+
+def test_marts_sensor_requests_one_marts_run_per_finished_night(instance):
+    from dagster._core.test_utils import create_run_for_test
+
+    from orchestration.sensors import build_marts_sensor
+
+    instance.add_dynamic_partitions(WORKSPACES, ["acme", "globex", "initech"])
+    tags = {"night": "2026-11-27", "sentrum/trigger": "schedule", "sentrum/batches": "2"}
+    create_run_for_test(instance, job_name="meta_extract_job", tags=tags, status=dg.DagsterRunStatus.SUCCESS)
+    sensor = build_marts_sensor(restatement_days=28)
+    assert sensor(dg.build_sensor_context(instance=instance)).__class__ is not list  # waiting for batch 2
+    create_run_for_test(instance, job_name="meta_extract_job", tags=tags, status=dg.DagsterRunStatus.FAILURE)
+    requests = sensor(dg.build_sensor_context(instance=instance))
+    assert [r.run_key for r in requests] == ["marts:2026-11-27"]
+    config = requests[0].run_config["ops"]["sentrum_dbt"]["config"]
+    assert config["window_end"] == "2026-11-27" and config["window_start"] == "2026-10-29"
+    # diagnostics for every workspace partition, in the same run as the one dbt build
+    assert requests[0].tags["dagster/asset_partition_range_start"] == "acme"
+    assert requests[0].tags["dagster/asset_partition_range_end"] == "initech"
+
+
+def test_backfill_sensor_chunks_a_request_then_builds_the_marts(instance, tmp_path):
+    from dagster._core.test_utils import create_run_for_test
+
+    from orchestration.backfills import build_backfill_sensor
+
+    path = tmp_path / "workspaces.yaml"
+    YamlRegistry(path).upsert(_ws("acme"))
+    request = create_run_for_test(
+        instance,
+        job_name="backfill_request",
+        run_config={
+            "ops": {"request_backfill": {"config": {"workspace": "acme", "start": "2026-09-01", "end": "2026-09-25"}}}
+        },
+        status=dg.DagsterRunStatus.SUCCESS,
+    )
+    sensor = build_backfill_sensor(chunk_days=10)
+    requests = sensor(dg.build_sensor_context(instance=instance))
+    assert [r.run_key for r in requests] == [f"backfill:{request.run_id}:{i:04d}" for i in range(3)]
+    windows = [r.run_config["ops"]["meta_extract"]["config"] for r in requests]
+    assert windows == [
+        {"start": "2026-09-01", "end": "2026-09-10"},
+        {"start": "2026-09-11", "end": "2026-09-20"},
+        {"start": "2026-09-21", "end": "2026-09-25"},
+    ]
+    assert all(r.partition_key == "acme" for r in requests)
+    # every chunk finished (one failed): the marts run for the whole window follows
+    statuses = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS]
+    for r, status in zip(requests, statuses, strict=True):
+        create_run_for_test(instance, job_name="meta_extract_job", tags=r.tags, status=status)
+    requests = sensor(dg.build_sensor_context(instance=instance))
+    marts = [r for r in requests if r.job_name == "marts_job"]
+    assert [r.run_key for r in marts] == [f"backfill-marts:{request.run_id}"]
+    assert marts[0].run_config["ops"]["sentrum_dbt"]["config"]["window_start"] == "2026-09-01"

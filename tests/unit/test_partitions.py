@@ -1,4 +1,5 @@
-from orchestration.partitions import partition_changes, plan_batches
+from orchestration.partitions import partition_changes
+from orchestration.planning import plan_batches
 from workspaces import MetaConnection, Workspace, WorkspaceStatus
 
 

@@ -1,0 +1,114 @@
+"""Asset checks beyond dbt's tests (those appear as checks too, from dagster-dbt): freshness per workspace,
+delivery without ad rows, ad-level spend reconciled with account-level spend. They run in the marts job."""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from orchestration.assets.meta import HEALTH_KEY
+from orchestration.resources import RegistryResource, WarehouseResource
+from workspaces.health import HEALTH
+
+FCT_AD = dg.AssetKey(["marts", "fct_ad_insights_daily"])
+FCT_ACCOUNT = dg.AssetKey(["marts", "fct_account_insights_daily"])
+SPEND_TOLERANCE = 0.01
+
+
+def stale_workspaces(health_rows: list[dict], extractable: list[str], now: datetime, max_age: timedelta) -> dict:
+    """Extractable workspaces without a successful extraction within `max_age` (or never): id -> last success."""
+    last = {r["workspace_id"]: r.get("last_success_at") for r in health_rows}
+    out = {}
+    for ws in extractable:
+        seen = last.get(ws)
+        if seen is None or now - seen > max_age:
+            out[ws] = seen.isoformat() if seen else "never"
+    return out
+
+
+def _fact_refs(wh) -> tuple[str, str]:
+    return wh.table_ref("marts", "fct_account_insights_daily"), wh.table_ref("marts", "fct_ad_insights_daily")
+
+
+def build_checks(freshness_hours: int) -> list[dg.AssetChecksDefinition]:
+    @dg.asset_check(
+        asset=HEALTH_KEY,
+        name="workspaces_fresh",
+        description=f"Every active workspace had a successful extraction in the last {freshness_hours} hours.",
+    )
+    def workspaces_fresh(warehouse: WarehouseResource, registry: RegistryResource) -> dg.AssetCheckResult:
+        extractable = [w.id for w in registry.get().list() if w.extractable]
+        with warehouse.open() as wh:
+            wh.ensure_table(HEALTH)
+            rows = wh.query(f"select workspace_id, last_success_at from {wh.table_ref('ops', HEALTH.name)}")
+        stale = stale_workspaces(rows, extractable, datetime.now(UTC), timedelta(hours=freshness_hours))
+        return dg.AssetCheckResult(
+            passed=not stale,
+            metadata={"stale_workspaces": stale, "active_workspaces": len(extractable)},
+            description=f"{len(stale)} stale workspace(s)" if stale else "all fresh",
+        )
+
+    @dg.asset_check(
+        asset=FCT_ACCOUNT,
+        name="accounts_with_delivery_have_ad_rows",
+        description="An account-day with impressions has ad-level rows (a missing ad report would hide spend).",
+    )
+    def accounts_with_delivery_have_ad_rows(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.open() as wh:
+            acc, ad = (
+                wh.table_ref("marts", "fct_account_insights_daily"),
+                wh.table_ref("marts", "fct_ad_insights_daily"),
+            )
+            missing = wh.query(
+                f"""
+                select a.workspace_id, a.account_id, count(*) as days
+                from {acc} as a
+                left join (select distinct workspace_id, account_id, date_day from {ad}) as d
+                    on a.workspace_id = d.workspace_id and a.account_id = d.account_id and a.date_day = d.date_day
+                where a.impressions > 0 and d.date_day is null
+                group by a.workspace_id, a.account_id
+                order by a.workspace_id, a.account_id
+                """
+            )
+        return dg.AssetCheckResult(
+            passed=not missing,
+            metadata={"accounts": [f"{m['workspace_id']}/{m['account_id']}: {m['days']} day(s)" for m in missing]},
+        )
+
+    @dg.asset_check(
+        asset=FCT_ACCOUNT,
+        name="ad_spend_reconciles_with_account_spend",
+        description=f"Per workspace, account and day, ad-level spend sums to account-level spend (±{SPEND_TOLERANCE}).",
+    )
+    def ad_spend_reconciles(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.open() as wh:
+            acc, ad = (
+                wh.table_ref("marts", "fct_account_insights_daily"),
+                wh.table_ref("marts", "fct_ad_insights_daily"),
+            )
+            off = wh.query(
+                f"""
+                select a.workspace_id, a.account_id, a.date_day, a.spend as account_spend, s.spend as ad_spend
+                from {acc} as a
+                inner join (
+                    select workspace_id, account_id, date_day, sum(spend) as spend
+                    from {ad}
+                    group by workspace_id, account_id, date_day
+                ) as s
+                    on a.workspace_id = s.workspace_id and a.account_id = s.account_id and a.date_day = s.date_day
+                where abs(a.spend - s.spend) > @tolerance
+                order by a.workspace_id, a.account_id, a.date_day
+                """,
+                {"tolerance": SPEND_TOLERANCE},
+            )
+        return dg.AssetCheckResult(
+            passed=not off,
+            metadata={
+                "mismatches": len(off),
+                "first": [
+                    f"{r['workspace_id']}/{r['account_id']} {r['date_day']}: {r['account_spend']} vs {r['ad_spend']}"
+                    for r in off[:20]
+                ],
+            },  # fmt: skip
+        )
+
+    return [workspaces_fresh, accounts_with_delivery_have_ad_rows, ad_spend_reconciles]
