@@ -1,27 +1,48 @@
-"""Meta Marketing API extraction: read-only SDK client, error policy, windows, normalisation, extraction.
+"""Meta Marketing API extraction: read-only SDK client, rate-limit governor, async report runs with splitting,
+error policy, windows, normalisation. See README.md.
 
 `insights_jobs.sandbox` is the local Graph API simulator used by the demo, the tests and the benchmarks.
 """
 
 from insights_jobs.client import ReadOnlyViolation, check_read_only, make_api
 from insights_jobs.errors import Action, ExtractionError, ReconnectNeeded, classify
-from insights_jobs.extract import AccountResult, ExtractConfig, Sink, WorkspaceResult, extract_workspace
+from insights_jobs.extract import (
+    AccountResult,
+    ExtractConfig,
+    FailedSlice,
+    Sink,
+    WorkspaceJob,
+    WorkspaceResult,
+    extract_workspace,
+    extract_workspaces,
+    make_governor,
+)
+from insights_jobs.governor import RateGovernor
+from insights_jobs.reports import DEFAULT_REPORTS, REPORTS, ReportSpec
 from insights_jobs.windows import Window, clamp_window, restatement_window
 
 __all__ = [
+    "DEFAULT_REPORTS",
+    "REPORTS",
     "AccountResult",
     "Action",
     "ExtractConfig",
     "ExtractionError",
+    "FailedSlice",
+    "RateGovernor",
     "ReadOnlyViolation",
     "ReconnectNeeded",
+    "ReportSpec",
     "Sink",
     "Window",
+    "WorkspaceJob",
     "WorkspaceResult",
     "check_read_only",
     "clamp_window",
     "classify",
     "extract_workspace",
+    "extract_workspaces",
     "make_api",
+    "make_governor",
     "restatement_window",
 ]

@@ -6,6 +6,7 @@ warehouse, the orchestrator joins the two.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -16,8 +17,10 @@ AD_ACCOUNTS = "meta_ad_accounts"
 CAMPAIGNS = "meta_campaigns"
 ADSETS = "meta_adsets"
 ADS = "meta_ads"
+AD_CREATIVES = "meta_ad_creatives"
 INSIGHTS = "meta_insights"
 INSIGHTS_ACTIONS = "meta_insights_actions"
+EXTRACTION_ERRORS = "meta_extraction_errors"
 
 # Meta's currencies whose minor unit is the major unit (offset 1); every other currency has offset 100.
 OFFSET_1_CURRENCIES = frozenset({"CLP", "COP", "CRC", "HUF", "ISK", "IDR", "JPY", "KRW", "PYG", "TWD", "VND"})
@@ -153,6 +156,70 @@ def ad_row(raw: Mapping[str, Any], extracted_at: datetime) -> dict[str, Any]:
         "updated_time": to_timestamp(raw.get("updated_time")),
         "extracted_at": extracted_at,
     }
+
+
+def creative_row(raw: Mapping[str, Any], extracted_at: datetime) -> dict[str, Any]:
+    """Creative metadata only: texts, call to action, URL tags and the thumbnail's link, never the assets."""
+    return {
+        "creative_id": raw["id"],
+        "name": raw.get("name"),
+        "title": raw.get("title"),
+        "body": raw.get("body"),
+        "object_type": raw.get("object_type"),
+        "call_to_action_type": raw.get("call_to_action_type"),
+        "url_tags": raw.get("url_tags"),
+        "thumbnail_url": raw.get("thumbnail_url"),
+        "status": raw.get("status"),
+        "extracted_at": extracted_at,
+    }
+
+
+def error_row(
+    *,
+    report: str,
+    date_start: date,
+    date_end: date,
+    object_level: str,
+    object_ids: Iterable[str],
+    fields: Iterable[str],
+    error_code: int | None,
+    error_subcode: int | None,
+    error_action: str,
+    message: str,
+    fbtrace_id: str | None,
+    recorded_at: datetime,
+) -> dict[str, Any]:
+    """A slice Meta would not serve even at its narrowest (meta_extraction_errors)."""
+    return {
+        "report": report,
+        "date_start": date_start,
+        "date_end": date_end,
+        "object_level": object_level,
+        "object_ids": json.dumps(list(object_ids)),
+        "fields": json.dumps(list(fields)),
+        "error_code": error_code,
+        "error_subcode": error_subcode,
+        "error_action": error_action,
+        "message": message,
+        "fbtrace_id": fbtrace_id,
+        "recorded_at": recorded_at,
+    }
+
+
+INSIGHT_KEY = ("date_day", "campaign_id", "adset_id", "ad_id", *BREAKDOWNS)
+INSIGHT_METRICS = ("spend", "impressions", "clicks", "inline_link_clicks", "reach", "frequency")
+
+
+def row_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What identifies an insights row within a report: the day, the object ids and the breakdown values."""
+    return tuple(row.get(k) for k in INSIGHT_KEY)
+
+
+def merge_rows(into: dict[str, Any], part: Mapping[str, Any]) -> None:
+    """Fold the metrics of one field subset's row into the row of another subset (same key)."""
+    for k in INSIGHT_METRICS:
+        if part.get(k) is not None:
+            into[k] = part[k]
 
 
 def insight_rows(raw: Mapping[str, Any], report: str, level: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -76,3 +76,16 @@ def clamp_window(window: Window, timezone_name: str, now: datetime | None = None
     if end < start:
         return None
     return Window(start, end)
+
+
+def chunk_window(window: Window, days: int) -> list[Window]:
+    """`window` cut into consecutive windows of at most `days` days (the last one may be shorter)."""
+    if days < 1:
+        raise ValueError("chunks have at least one day")
+    out = []
+    start = window.start
+    while start <= window.end:
+        end = min(window.end, start + timedelta(days=days - 1))
+        out.append(Window(start, end))
+        start = end + timedelta(days=1)
+    return out

@@ -3,21 +3,33 @@ reports them.
 
 Additive metrics (spend, impressions, clicks, inline_link_clicks, action counts and values) are plain sums.
 Reach is not additive: a parent's reach, or an ad's reach over several days, is deterministic and lies between
-the largest and the sum of the parts it combines.
+the largest and the sum of the parts it combines. With breakdowns, each ad-day is first split into the cells of its
+breakdown family (metrics.breakdown_cells) and rows are grouped by the requested dimensions' values as well.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
-from insights_jobs.sandbox.metrics import AdDayMetrics
+from insights_jobs.sandbox.metrics import FAMILY_OF, AdDayMetrics, Cell
 from insights_jobs.sandbox.model import LEVELS, WINDOWS, Account, ActionValue, Ad, TruthRow
 from insights_jobs.sandbox.rng import stable_unit
 
 TimeIncrement = int | str  # 1..90, "monthly" or "all_days"
+CellsOf = Callable[[Ad, date, str], list[tuple[Cell, AdDayMetrics]]]
+
+
+def breakdown_family(breakdowns: Sequence[str]) -> str | None:
+    """The one family the dimensions belong to (None without breakdowns); ValueError when they mix families."""
+    families = {FAMILY_OF.get(b) for b in breakdowns}
+    if None in families:
+        raise ValueError(f"unsupported breakdown among {list(breakdowns)}")
+    if len(families) > 1:
+        raise ValueError(f"breakdowns {list(breakdowns)} cannot be combined")
+    return families.pop() if families else None
 
 
 def time_buckets(since: date, until: date, time_increment: TimeIncrement) -> list[tuple[date, date]]:
@@ -97,16 +109,25 @@ def aggregate(
     until: date,
     last_day: date,
     time_increment: TimeIncrement = 1,
+    breakdowns: Sequence[str] = (),
+    cells_of: CellsOf | None = None,
 ) -> list[TruthRow]:
-    """Insights rows of `ads` at `level` for [since, until]; data only up to `last_day` (account today)."""
+    """Insights rows of `ads` at `level` for [since, until]; data only up to `last_day` (account today).
+
+    `breakdowns` (dimensions of one family, e.g. ["age", "gender"]) splits rows by those dimensions' values;
+    `cells_of(ad, day, family)` supplies an ad-day's cells."""
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}")
+    family = breakdown_family(breakdowns)
+    if family is not None and cells_of is None:
+        raise ValueError("breakdowns need cells_of")
     buckets = time_buckets(since, until, time_increment)
     if not buckets:
         return []
     starts = [b[0] for b in buckets]
     data_until = min(until, last_day)
-    groups: dict[tuple[int, tuple[str | None, str | None, str | None]], _Group] = {}
+    dims = tuple(breakdowns)
+    groups: dict[tuple[int, tuple[str | None, str | None, str | None], Cell], _Group] = {}
     bucket_index = 0
     for ad in ads:
         first = max(since, ad.delivery_start)
@@ -119,20 +140,32 @@ def aggregate(
             if m is not None:
                 while bucket_index + 1 < len(starts) and starts[bucket_index + 1] <= day:
                     bucket_index += 1
-                group = groups.get((bucket_index, ids))
-                if group is None:
-                    group = groups[(bucket_index, ids)] = _Group()
-                group.add(day, m)
+                if family is None:
+                    parts: list[tuple[Cell, AdDayMetrics]] = [((), m)]
+                else:
+                    assert cells_of is not None
+                    by_dims = {d: i for i, d in enumerate(dims)}
+                    parts = [
+                        (tuple(sorted((kv for kv in cell if kv[0] in by_dims), key=lambda kv: by_dims[kv[0]])), cm)
+                        for cell, cm in cells_of(ad, day, family)
+                    ]
+                for cell, cm in parts:
+                    group = groups.get((bucket_index, ids, cell))
+                    if group is None:
+                        group = groups[(bucket_index, ids, cell)] = _Group()
+                    group.add(day, cm)
             day += timedelta(days=1)
 
     rows: list[TruthRow] = []
-    for (bi, (campaign_id, adset_id, ad_id)), g in groups.items():
+    for (bi, (campaign_id, adset_id, ad_id), cell), g in groups.items():
         start, stop = buckets[bi]
         object_id = {"account": account.id, "campaign": campaign_id, "adset": adset_id, "ad": ad_id}[level]
+        cell_key = tuple(f"{k}={v}" for k, v in cell)
         per_day = [
-            combine_reach(seed, (level, object_id, d.isoformat()), parts) for d, parts in sorted(g.daily_reach.items())
+            combine_reach(seed, (level, object_id, *cell_key, d.isoformat()), parts)
+            for d, parts in sorted(g.daily_reach.items())
         ]
-        reach = combine_reach(seed, (level, object_id, start.isoformat(), stop.isoformat()), per_day)
+        reach = combine_reach(seed, (level, object_id, *cell_key, start.isoformat(), stop.isoformat()), per_day)
         actions = [
             ActionValue(metric, action_type, window, figures[i])
             for (metric, action_type), figures in sorted(g.actions.items())
@@ -154,7 +187,8 @@ def aggregate(
                 inline_link_clicks=g.link_clicks,
                 reach=reach,
                 actions=actions,
+                breakdown=cell,
             )
         )
-    rows.sort(key=lambda r: (r.date, r.date_stop, r.campaign_id or "", r.adset_id or "", r.ad_id or ""))
+    rows.sort(key=lambda r: (r.date, r.date_stop, r.campaign_id or "", r.adset_id or "", r.ad_id or "", r.breakdown))
     return rows

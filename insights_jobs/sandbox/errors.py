@@ -93,6 +93,16 @@ def invalid_param(message: str, *, subcode: int | None = None) -> GraphError:
     return GraphError(100, f"(#100) {message}", subcode=subcode)
 
 
+def invalid_breakdowns(breakdowns) -> GraphError:
+    return GraphError(
+        2,
+        f"Current combination of data breakdown columns ({', '.join(breakdowns)}) is invalid",
+        subcode=1504041,
+        user_title="Invalid breakdown combination",
+        user_msg="The breakdowns you asked for cannot be combined.",
+    )
+
+
 def write_refused() -> GraphError:
     return GraphError(3, "(#3) Application does not have the capability to make this API call.")
 
@@ -107,6 +117,16 @@ def too_many_rows() -> GraphError:
         "Please reduce the amount of data you're asking for, then retry your request",
         subcode=1487534,
         user_title="Too many rows",
+        user_msg="Please reduce the amount of data you're asking for, then retry your request",
+    )
+
+
+def request_timed_out() -> GraphError:
+    return GraphError(
+        100,
+        "(#100) The request took too long to process. Please reduce the amount of data you're asking for",
+        subcode=1504018,
+        user_title="Request timed out",
         user_msg="Please reduce the amount of data you're asking for, then retry your request",
     )
 

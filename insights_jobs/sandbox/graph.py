@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, unquote, urlencode
 
 from insights_jobs.sandbox import errors, insights, objects, paging
 from insights_jobs.sandbox.errors import GraphError
+from insights_jobs.sandbox.faults import FaultInjector, FaultSpec
 from insights_jobs.sandbox.jobs import (
     COMPLETED,
     DEFAULT_REPORT_RUN_FIELDS,
@@ -88,6 +89,8 @@ class GraphResponse:
     status: int
     body: Any
     headers: dict[str, str]
+    # When set, sent instead of the JSON of `body` (a malformed reply injected by the `badjson` fault).
+    raw: str | None = None
 
 
 @dataclass
@@ -133,21 +136,39 @@ class GraphApp:
         page_limit_default: int = 25,
         page_limit_max: int = 500,
         sync_row_cap: int = 5000,
+        async_row_cap: int | None = None,
         calls_per_minute: int = 6000,
+        insights_calls_per_minute: int | None = None,
+        app_calls_per_minute: int | None = None,
+        window_seconds: float = 60.0,
+        throttle: bool = True,
         min_api_version: str = "v23.0",
         latest_api_version: str = "v26.0",
         max_log: int = 100_000,
         fault_hook: FaultHook | None = None,
+        faults: FaultSpec | str | None = None,
     ) -> None:
         self.scenario = scenario
         self.page_limit_default = page_limit_default
         self.page_limit_max = page_limit_max
         self.sync_row_cap = sync_row_cap
+        self.async_row_cap = async_row_cap
         self.min_api_version = _version_tuple(min_api_version)
         self.latest_api_version = latest_api_version
         self.fault_hook = fault_hook
+        spec = faults if isinstance(faults, FaultSpec) else FaultSpec.parse(faults)
+        self.faults = FaultInjector(spec)
         self.jobs = ReportRunStore(job_seconds)
-        self.usage = UsageTracker(calls_per_minute)
+        businesses = Counter(a.business_id for a in scenario.accounts())
+        self.usage = UsageTracker(
+            calls_per_minute,
+            insights_calls_per_minute=insights_calls_per_minute,
+            app_calls_per_minute=app_calls_per_minute,
+            accounts=len(scenario.accounts()),
+            business_accounts=businesses,
+            window_seconds=window_seconds,
+            throttle=throttle,
+        )
         self._lock = threading.Lock()
         self._log: deque[RequestRecord] = deque(maxlen=max_log)
         self._stats: Counter[str] = Counter()
@@ -162,9 +183,13 @@ class GraphApp:
             return list(self._log)
 
     def stats(self) -> dict[str, int]:
-        """Calls by kind, plus "total", "errors" and "batch_items"."""
+        """Calls by kind, plus "total", "errors" and "batch_items"; "throttled_<scope>" for calls refused past a
+        budget, "fault_<kind>" for injected faults."""
         with self._lock:
-            return dict(self._stats)
+            out = dict(self._stats)
+        out.update({f"throttled_{k}": n for k, n in self.usage.throttled.items()})
+        out.update({f"fault_{k}": n for k, n in self.faults.injected.items()})
+        return out
 
     def reset(self) -> None:
         """Forget logged requests, counters, usage windows and report runs."""
@@ -174,6 +199,7 @@ class GraphApp:
             self._rows_cache.clear()
         self.usage.reset()
         self.jobs.clear()
+        self.faults.injected.clear()
 
     def _record(self, call: _Call, status: int, error: GraphError | None) -> None:
         record = RequestRecord(
@@ -211,8 +237,28 @@ class GraphApp:
         """Answer one call. Never raises: errors come back as Meta-shaped bodies."""
         call = _Call(method.upper(), path, dict(params), base_url.rstrip("/"), in_batch)
         error: GraphError | None = None
+        headers: dict[str, str] | None = None
+        extra_headers: dict[str, str] = {}
+        raw: str | None = None
         try:
             run = self._route(call)
+            account = call.account
+            expired = self.faults.expired(account.id if account else None)
+            if expired is not None:
+                raise expired
+            headers, throttled = self.usage.admit(self._scope(call))
+            if throttled is not None:
+                raise throttled
+            fault = self.faults.for_call(
+                call.method,
+                call.path,
+                _redact(call.params),
+                insights=call.insights,
+                business_id=account.business_id if account else None,
+            )
+            if fault is not None and fault.error is not None:
+                extra_headers = fault.extra_headers
+                raise fault.error
             if self.fault_hook is not None:
                 injected = self.fault_hook(
                     CallInfo(
@@ -229,22 +275,31 @@ class GraphApp:
                     raise injected
             body = run()
             status = 200
+            # A batch's items are garbled one by one (each is its own answer); the batch reply itself stays whole,
+            # so every item's verdict (a throttle, say) reaches the client.
+            if fault is not None and fault.kind == "badjson" and call.kind != "batch":
+                text = json.dumps(body, separators=(",", ":"))
+                raw = text[: max(1, len(text) // 2)]
         except GraphError as e:
             error, status, body = e, e.http_status, e.body()
         except Exception:
             log.exception("sandbox failed on %s %s", call.method, call.path)
             error = errors.internal_error()
             status, body = error.http_status, error.body()
-        account = call.account
-        headers = self.usage.record(
-            CallScope(
-                account_id=account.account_id if account else None,
-                business_id=account.business_id if account else None,
-                insights=call.insights,
-            )
-        )
+        if headers is None:  # refused before admission (bad token, unknown path, expired session): still counted
+            headers = self.usage.record(self._scope(call))
+        headers.update(extra_headers)
         self._record(call, status, error)
-        return GraphResponse(status, body, headers)
+        return GraphResponse(status, body, headers, raw)
+
+    @staticmethod
+    def _scope(call: _Call) -> CallScope:
+        account = call.account
+        return CallScope(
+            account_id=account.account_id if account else None,
+            business_id=account.business_id if account else None,
+            insights=call.insights,
+        )
 
     # ---- routing ------------------------------------------------------------------------------------------
 
@@ -358,12 +413,13 @@ class GraphApp:
     def _report_run_node(self, run: ReportRun, fields: list[Any] | None) -> dict[str, Any]:
         full = run.node(self.jobs.clock())
         if fields is None:
-            return {k: full[k] for k in DEFAULT_REPORT_RUN_FIELDS}
+            return {k: full[k] for k in DEFAULT_REPORT_RUN_FIELDS if full[k] is not None}
         out: dict[str, Any] = {}
         for spec in fields:
             if spec.name not in REPORT_RUN_FIELDS:
                 raise errors.nonexisting_field(spec.name, "AdReportRun")
-            out[spec.name] = full[spec.name]
+            if full[spec.name] is not None:  # Meta leaves null fields out
+                out[spec.name] = full[spec.name]
         out.setdefault("id", run.id)
         return out
 
@@ -434,7 +490,7 @@ class GraphApp:
 
     # ---- insights -----------------------------------------------------------------------------------------
 
-    def _scope(self, node_kind: str, node: Any, account: Account) -> list[Ad]:
+    def _scope_ads(self, node_kind: str, node: Any, account: Account) -> list[Ad]:
         ads = self.scenario.ads(account.id)
         if node_kind == "AdAccount":
             return ads
@@ -445,21 +501,31 @@ class GraphApp:
         assert account is not None
         today = self.scenario.today(account.id)
         query = insights.parse_query(call.params, node_level=_NODE_LEVEL[node_kind], today=today)
-        key = (node.id, paging.fingerprint(call.path.rstrip("/"), call.params), today)
+        as_of = self.scenario.as_of_for(account.id)
+        key = (node.id, paging.fingerprint(call.path.rstrip("/"), call.params), today, as_of)
         with self._lock:
             cached = self._rows_cache.get(key)
             if cached is not None:
                 self._rows_cache.move_to_end(key)
         if cached is None:
-            cached = insights.compute_rows(self.scenario, account, self._scope(node_kind, node, account), query)
+            cached = insights.compute_rows(self.scenario, account, self._scope_ads(node_kind, node, account), query)
             with self._lock:
                 self._rows_cache[key] = cached
                 while len(self._rows_cache) > 64:
                     self._rows_cache.popitem(last=False)
         return query, cached
 
+    def _poisoned(self, call: _Call, node_kind: str, node: Any, query: insights.InsightsQuery) -> bool:
+        if not self.faults.spec.poison:
+            return False
+        assert call.account is not None
+        ads = insights.select_ads(self.scenario, self._scope_ads(node_kind, node, call.account), query)
+        return self.faults.poisoned({a.id for a in ads}, query.date_start, query.date_stop, query.fields) is not None
+
     def _insights_sync(self, call: _Call, node_kind: str, node: Any) -> dict[str, Any]:
         query, rows = self._query_rows(call, node_kind, node)
+        if self._poisoned(call, node_kind, node, query):
+            raise errors.request_timed_out()
         if len(rows) > self.sync_row_cap:
             raise errors.too_many_rows()
         assert call.account is not None
@@ -470,6 +536,14 @@ class GraphApp:
         query, rows = self._query_rows(call, node_kind, node)
         assert call.account is not None
         run = self.jobs.create(call.account, query, rows)
+        fp = f"{call.account.id}:{paging.fingerprint(call.path.rstrip('/'), call.params)}"
+        too_big = self.async_row_cap is not None and len(rows) > self.async_row_cap
+        fault = self.faults.for_report_run(fp)
+        if too_big or fault == "fail" or self._poisoned(call, node_kind, node, query):
+            run.fail = True
+            run.failure = (2, 1504038, "Please reduce the amount of data you're asking for, then retry your request")
+        elif fault == "stuck":
+            run.stuck_at = self.faults.stuck_percent(f"{fp}:{run.id}")
         return {"report_run_id": run.id}
 
     def _report_run_rows(self, call: _Call, run: ReportRun) -> dict[str, Any]:
@@ -506,7 +580,8 @@ class GraphApp:
             response = self.handle(method, "/" + relative, params, base_url=call.base_url, in_batch=True)
             headers = [{"name": "Content-Type", "value": "application/json"}]
             headers += [{"name": k, "value": v} for k, v in response.headers.items()]
-            reply: dict[str, Any] = {"code": response.status, "body": json.dumps(response.body)}
+            body_text = response.raw if response.raw is not None else json.dumps(response.body)
+            reply: dict[str, Any] = {"code": response.status, "body": body_text}
             if include_headers:
                 reply["headers"] = headers
             replies.append(reply)

@@ -10,7 +10,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from insights_jobs.sandbox import currency, errors
-from insights_jobs.sandbox.aggregate import TimeIncrement
+from insights_jobs.sandbox.aggregate import TimeIncrement, breakdown_family
+from insights_jobs.sandbox.metrics import CONVERSION_TYPES, FAMILY_OF
 from insights_jobs.sandbox.model import LEVELS, RETURNED_WINDOWS, Account, Ad, TruthRow
 from insights_jobs.sandbox.objects import compile_filters
 from insights_jobs.sandbox.params import (
@@ -51,6 +52,8 @@ INSIGHTS_FIELDS: tuple[str, ...] = (
     "cost_per_inline_link_click",
     "actions",
     "action_values",
+    "conversions",
+    "conversion_values",
     "cost_per_action_type",
     "purchase_roas",
     "website_purchase_roas",
@@ -93,6 +96,14 @@ KNOWN_WINDOWS = frozenset(
     }
 )
 ACTION_REPORT_TIMES = frozenset({"impression", "conversion", "mixed", "lifetime"})
+# Breakdowns Meta accepts (the SDK's enum, abridged); the sandbox models those of its families (metrics.FAMILIES).
+KNOWN_BREAKDOWNS = frozenset(
+    {
+        "age", "gender", "country", "region", "dma", "comscore_market", "publisher_platform", "platform_position",
+        "impression_device", "device_platform", "hourly_stats_aggregated_by_advertiser_time_zone",
+        "hourly_stats_aggregated_by_audience_time_zone", "frequency_value", "product_id", "place_page_id",
+    }
+)  # fmt: skip
 DEPTH = {level: i for i, level in enumerate(LEVELS)}
 INSIGHTS_RETENTION_MONTHS = 37
 
@@ -107,6 +118,7 @@ class InsightsQuery:
     time_increment: TimeIncrement
     windows: tuple[str, ...]  # window keys to add to each action entry, besides "value"
     filters: tuple[Filter, ...]
+    breakdowns: tuple[str, ...] = ()
 
     @property
     def date_start(self) -> date:
@@ -174,8 +186,22 @@ def parse_query(params: Mapping[str, str], *, node_level: str, today: date) -> I
         if spec.name not in _FIELD_SET or spec.subfields:
             raise errors.invalid_insights_field(spec.name)
 
-    if params.get("breakdowns") not in (None, "", "[]"):
-        raise errors.invalid_param("breakdowns are not supported by the Graph API sandbox yet")
+    breakdowns = tuple(parse_list("breakdowns", params.get("breakdowns")) or ())
+    for i, b in enumerate(breakdowns):
+        if b not in KNOWN_BREAKDOWNS:
+            raise errors.invalid_param(
+                f"breakdowns[{i}] must be one of the following values: {', '.join(sorted(KNOWN_BREAKDOWNS))}"
+            )
+        if b not in FAMILY_OF:
+            raise errors.invalid_param(f"breakdown {b} is not modelled by the Graph API sandbox")
+    if len(set(breakdowns)) != len(breakdowns):
+        raise errors.invalid_param("breakdowns must not repeat a value")
+    if "platform_position" in breakdowns and "publisher_platform" not in breakdowns:
+        raise errors.invalid_breakdowns(breakdowns)
+    try:
+        breakdown_family(breakdowns)
+    except ValueError:
+        raise errors.invalid_breakdowns(breakdowns) from None
     action_breakdowns = parse_list("action_breakdowns", params.get("action_breakdowns"))
     if action_breakdowns not in (None, [], ["action_type"]):
         raise errors.invalid_param("action_breakdowns other than action_type are not supported by the sandbox yet")
@@ -208,16 +234,31 @@ def parse_query(params: Mapping[str, str], *, node_level: str, today: date) -> I
         raise errors.too_old()
 
     filters = tuple(parse_filtering(params.get("filtering")))
-    return InsightsQuery(level, tuple(names), ranges, increment, windows, filters)
+    return InsightsQuery(level, tuple(names), ranges, increment, windows, filters, breakdowns)
+
+
+def select_ads(scenario: Scenario, scope: Sequence[Ad], query: InsightsQuery) -> list[Ad]:
+    """The ads in scope that pass the request's filters."""
+    predicate = compile_filters("ad", query.filters, scenario, allow_bare=False) if query.filters else None
+    return [ad for ad in scope if predicate is None or predicate(ad)]
 
 
 def compute_rows(scenario: Scenario, account: Account, scope: Sequence[Ad], query: InsightsQuery) -> list[TruthRow]:
     """The rows the request selects: the scenario's truth for the ads in scope that pass the filters."""
-    predicate = compile_filters("ad", query.filters, scenario, allow_bare=False) if query.filters else None
-    ads = [ad for ad in scope if predicate is None or predicate(ad)]
+    ads = select_ads(scenario, scope, query)
     rows: list[TruthRow] = []
     for since, until in query.ranges:
-        rows.extend(scenario.truth(query.level, account.id, since, until, time_increment=query.time_increment, ads=ads))
+        rows.extend(
+            scenario.truth(
+                query.level,
+                account.id,
+                since,
+                until,
+                time_increment=query.time_increment,
+                ads=ads,
+                breakdowns=query.breakdowns,
+            )
+        )
     return rows
 
 
@@ -323,6 +364,10 @@ class RowRenderer:
             return _action_list(_by_type(row, "actions"), w, lambda v: str(int(v)))
         if name == "action_values":
             return _action_list(_by_type(row, "action_values"), w, self._money)
+        if name == "conversions":
+            return _action_list(_by_type(row, "actions"), w, lambda v: str(int(v)), only=CONVERSION_TYPES)
+        if name == "conversion_values":
+            return _action_list(_by_type(row, "action_values"), w, self._money, only=CONVERSION_TYPES)
         if name == "cost_per_action_type":
             return _action_list(_by_type(row, "actions"), w, lambda v: _ratio(row.spend, v))
         if name in ("purchase_roas", "website_purchase_roas"):
@@ -342,6 +387,9 @@ class RowRenderer:
                 value = self.field(name, row)
                 if value is not None:
                     item[name] = value
+            # Meta adds the breakdown values as keys of their own, whatever `fields` asked for.
+            for dim, value in row.breakdown:
+                item[dim] = value
             item["date_start"] = row.date.isoformat()
             item["date_stop"] = row.date_stop.isoformat()
             out.append(item)

@@ -1,4 +1,8 @@
-"""Async insights report runs: created by POST act_X/insights, completed after `job_seconds` of wall time."""
+"""Async insights report runs: created by POST act_X/insights, completed after `job_seconds` of wall time.
+
+A run can be marked to fail ("Job Failed" once its time is up, with v25's error_code/error_subcode/error_message) or
+to get stuck (it stops progressing, at some percentage or at 100%, and never completes), as Meta's runs sometimes do.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +36,9 @@ REPORT_RUN_FIELDS: tuple[str, ...] = (
     "is_running",
     "time_completed",
     "time_ref",
+    "error_code",
+    "error_subcode",
+    "error_message",
 )
 # Reported by default on a node read without `fields`.
 DEFAULT_REPORT_RUN_FIELDS: tuple[str, ...] = (
@@ -58,13 +65,18 @@ class ReportRun:
     created_monotonic: float
     time_ref: int
     duration: float
-    # Hook for fault injection: a run marked failed reports "Job Failed" once its time is up.
+    # A run marked failed reports "Job Failed" once its time is up, with this (code, subcode, message).
     fail: bool = False
+    failure: tuple[int, int | None, str] = (1, 99, "An unknown error occurred while running the report")
+    # A stuck run stops at `stuck_at` percent ("Job Running") and never completes; None: it progresses normally.
+    stuck_at: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def progress(self, now: float) -> tuple[str, int]:
         """(async_status, async_percent_completion) at monotonic time `now`."""
         elapsed = now - self.created_monotonic
+        if self.stuck_at is not None and (self.duration <= 0 or elapsed >= self.duration * self.stuck_at / 100):
+            return RUNNING, self.stuck_at
         if self.duration <= 0 or elapsed >= self.duration:
             return (FAILED, 100) if self.fail else (COMPLETED, 100)
         fraction = elapsed / self.duration
@@ -75,9 +87,10 @@ class ReportRun:
         return RUNNING, min(99, int(fraction * 100))
 
     def node(self, now: float) -> dict[str, Any]:
-        """Every field of the report run node."""
+        """Every field of the report run node (error fields are null unless the run failed)."""
         status, percent = self.progress(now)
         done = status in (COMPLETED, FAILED)
+        failed = status == FAILED
         return {
             "id": self.id,
             "account_id": self.account.account_id,
@@ -91,6 +104,9 @@ class ReportRun:
             "is_running": not done,
             "time_completed": self.time_ref + max(1, round(self.duration)) if done else 0,
             "time_ref": self.time_ref,
+            "error_code": self.failure[0] if failed else None,
+            "error_subcode": self.failure[1] if failed else None,
+            "error_message": self.failure[2] if failed else None,
         }
 
 

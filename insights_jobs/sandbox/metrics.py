@@ -1,8 +1,10 @@
-"""Daily metrics of one ad: a pure function of (seed, ad, day[, breakdown cell]).
+"""Daily metrics of one ad: a pure function of (seed, ad, day[, as_of]), and its breakdown cells.
 
-All figures of an ad-day come from one generator call, so later work can split them into breakdown cells
-(age/gender, country, placement, device) whose additive metrics sum exactly to the ad-day totals, or make the
-recent days restate from night to night (an `as_of` date), without touching the aggregation code.
+All figures of an ad-day come from one generator call. Breakdown cells (age x gender, country, placement, device)
+are apportioned from those totals with a largest-remainder split in integer units (counts, minor currency units), so
+every additive metric of the cells sums exactly to the ad-day total. `as_of` makes recent days restate: conversions
+of the last 28 days before `as_of` are only partly visible yet (they arrive over the attribution windows), the way
+Meta's numbers for recent days grow from night to night.
 """
 
 from __future__ import annotations
@@ -36,21 +38,58 @@ ACTION_TYPES: tuple[str, ...] = (
     "purchase",
 )
 VALUE_ACTION_TYPES: tuple[str, ...] = ("omni_purchase", PIXEL_PURCHASE, ONSITE_PURCHASE, "purchase")
+# The `conversions` / `conversion_values` insights fields: the website (pixel) conversion events.
+CONVERSION_TYPES: tuple[str, ...] = (PIXEL_LEAD, PIXEL_PURCHASE)
+# Totals derived from their components (in a breakdown cell as well as in a day).
+_DERIVED = {"purchase": (PIXEL_PURCHASE, ONSITE_PURCHASE), "omni_purchase": (PIXEL_PURCHASE, ONSITE_PURCHASE),
+            "lead": (PIXEL_LEAD, ONSITE_LEAD)}  # fmt: skip
+_COMPONENTS = (PIXEL_PURCHASE, ONSITE_PURCHASE, PIXEL_LEAD, ONSITE_LEAD)
+
+# Conversions of an ad-day become visible over the following days: 1d-click and view-through ones on the day, the
+# 7d-click-only ones within days 1..6, the 28d-click-only ones within days 7..27 (inclusive day offsets).
+MATURITY_DAYS = 28
+_ARRIVAL = ((0, 0), (1, 6), (7, 27), (0, 0))  # per increment: (first, last) arrival offset in days
 
 Windowed = tuple[Decimal, Decimal, Decimal, Decimal, Decimal]  # figures in WINDOWS order
+Increments = tuple[int, int, int, int]  # (1d_click, 7d-only, 28d-only, 1d_view)
 _ZERO5: Windowed = (Decimal(0),) * 5  # type: ignore[assignment]
 
+# ---- breakdown families -------------------------------------------------------------------------------------
+AGES = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
+GENDERS = ("female", "male", "unknown")
+PLACEMENTS = (
+    ("facebook", "feed"),
+    ("facebook", "facebook_reels"),
+    ("facebook", "facebook_stories"),
+    ("facebook", "marketplace"),
+    ("facebook", "video_feeds"),
+    ("facebook", "right_hand_column"),
+    ("instagram", "feed"),
+    ("instagram", "instagram_stories"),
+    ("instagram", "instagram_reels"),
+    ("instagram", "instagram_explore"),
+    ("audience_network", "an_classic"),
+    ("messenger", "messenger_inbox"),
+)
+DEVICES = ("mobile_app", "mobile_web", "desktop")
+_HOME_COUNTRY = {"USD": "US", "EUR": "DE", "JPY": "JP", "GBP": "GB", "CAD": "CA", "AUD": "AU", "KRW": "KR",
+                 "BRL": "BR"}  # fmt: skip
+_OTHER_COUNTRIES = ("US", "CA", "GB", "DE", "FR", "NL", "ES", "IT", "AT", "IE", "JP", "AU", "MX", "BR", "SE")
 
-@dataclass(frozen=True)
-class BreakdownCell:
-    """A breakdown cell (e.g. {"age": "25-34", "gender": "female"}). Reserved: not generated yet."""
-
-    dimensions: tuple[tuple[str, str], ...]
+# Breakdown dimension -> the family of cells it is read from. Cells are generated per family; a request for a
+# subset of a family's dimensions (e.g. [age]) sums the family's cells.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "age_gender": ("age", "gender"),
+    "country": ("country",),
+    "placement": ("publisher_platform", "platform_position"),
+    "device": ("device_platform",),
+}
+FAMILY_OF = {dim: family for family, dims in FAMILIES.items() for dim in dims}
 
 
 @dataclass(frozen=True)
 class AdDayMetrics:
-    """One ad's figures for one day, in the account's currency (major units)."""
+    """One ad's figures for one day (or one breakdown cell of it), in the account's currency (major units)."""
 
     spend: Decimal
     impressions: int
@@ -61,12 +100,21 @@ class AdDayMetrics:
     actions: tuple[tuple[tuple[str, str], Windowed], ...]
 
 
+Cell = tuple[tuple[str, str], ...]  # (("age", "25-34"), ("gender", "female"))
+
+
 def _windows(d1: Decimal, d7: Decimal, d28: Decimal, view: Decimal) -> Windowed:
     """Figures from increments: 1d_click <= 7d_click <= 28d_click, value = 7d_click + 1d_view."""
     c1 = d1
     c7 = d1 + d7
     c28 = c7 + d28
     return (c7 + view, c1, c7, c28, view)
+
+
+def _increments(w: Windowed) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """The inverse of `_windows`."""
+    _, c1, c7, c28, view = w
+    return (c1, c7 - c1, c28 - c7, view)
 
 
 def _click_only(n: int) -> Windowed:
@@ -78,14 +126,25 @@ def _add(a: Windowed, b: Windowed) -> Windowed:
     return tuple(x + y for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
 
 
-def ad_day_metrics(seed: int, ad: Ad, day: date, cell: BreakdownCell | None = None) -> AdDayMetrics | None:
+def _visible(counts: Increments, rng, age: int) -> Increments:
+    """How many of each increment's conversions have arrived `age` days after the ad-day (deterministic)."""
+    out = []
+    for n, (first, last) in zip(counts, _ARRIVAL, strict=True):
+        if age >= last:
+            out.append(n)
+        else:
+            out.append(sum(1 for _ in range(n) if rng.randint(first, last) <= age))
+    return tuple(out)  # type: ignore[return-value]
+
+
+def ad_day_metrics(seed: int, ad: Ad, day: date, as_of: date | None = None) -> AdDayMetrics | None:
     """The ad's metrics on `day` (account-timezone date), or None when it did not deliver (no row).
 
-    Deterministic in (seed, ad.id, day). `cell` is the hook for breakdowns; passing one is not supported yet.
+    Deterministic in (seed, ad.id, day, as_of). `as_of` None: every conversion has arrived (fully matured).
     """
-    if cell is not None:
-        raise NotImplementedError("breakdown cells are not generated by the sandbox yet")
     if day < ad.delivery_start or (ad.delivery_end is not None and day > ad.delivery_end):
+        return None
+    if as_of is not None and day > as_of:
         return None
     p = ad.profile
     rng = stable_rng(seed, "ad-day", ad.id, day.isoformat())
@@ -122,11 +181,25 @@ def ad_day_metrics(seed: int, ad: Ad, day: date, cell: BreakdownCell | None = No
         amount *= count / min(count, 25)
         return currency.quantize(Decimal(f"{amount:.6f}"), cur)
 
+    # The draws above and the money draws below happen in the same order whatever `as_of` is, so a fully matured
+    # day is the same with or without it; maturity thins the finished figures with a generator of its own.
+    age = None if as_of is None else (as_of - day).days
+    mature = stable_rng(seed, "maturity", ad.id, day.isoformat())
     for family, pixel_type, onsite_type, totals in (
         ("purchase", PIXEL_PURCHASE, ONSITE_PURCHASE, ("purchase", "omni_purchase")),
         ("lead", PIXEL_LEAD, ONSITE_LEAD, ("lead",)),
     ):
         pixel, onsite = purchases if family == "purchase" else leads
+        pixel_money = [money(n) for n in pixel] if family == "purchase" else None
+        onsite_money = [money(n) for n in onsite] if family == "purchase" else None
+        if age is not None and age < MATURITY_DAYS:
+            seen_pixel, seen_onsite = _visible(pixel, mature, age), _visible(onsite, mature, age)
+            if pixel_money is not None and onsite_money is not None:
+                pixel_money = [_scaled(v, k, n, cur) for v, k, n in zip(pixel_money, seen_pixel, pixel, strict=True)]
+                onsite_money = [
+                    _scaled(v, k, n, cur) for v, k, n in zip(onsite_money, seen_onsite, onsite, strict=True)
+                ]
+            pixel, onsite = seen_pixel, seen_onsite
         pixel_counts = _windows(*(Decimal(n) for n in pixel))
         onsite_counts = _windows(*(Decimal(n) for n in onsite))
         both = _add(pixel_counts, onsite_counts)
@@ -136,9 +209,9 @@ def ad_day_metrics(seed: int, ad: Ad, day: date, cell: BreakdownCell | None = No
         for action_type in totals:
             if any(both):
                 entries[("actions", action_type)] = both
-        if family == "purchase":
-            pixel_values = _windows(*(money(n) for n in pixel))
-            onsite_values = _windows(*(money(n) for n in onsite))
+        if pixel_money is not None and onsite_money is not None:
+            pixel_values = _windows(*pixel_money)
+            onsite_values = _windows(*onsite_money)
             both_values = _add(pixel_values, onsite_values)
             for action_type, values in (
                 (PIXEL_PURCHASE, pixel_values),
@@ -159,7 +232,15 @@ def ad_day_metrics(seed: int, ad: Ad, day: date, cell: BreakdownCell | None = No
     )
 
 
-def _conversions(rng, lam28: float, onsite_share: float) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def _scaled(value: Decimal, seen: int, total: int, cur: str) -> Decimal:
+    if seen >= total:
+        return value
+    if not seen:
+        return Decimal(0)
+    return currency.quantize(value * seen / total, cur)
+
+
+def _conversions(rng, lam28: float, onsite_share: float) -> tuple[Increments, Increments]:
     """Increments (1d_click, 7d-only, 28d-only, 1d_view) split into (pixel, onsite) counts."""
     if lam28 <= 0:
         return (0, 0, 0, 0), (0, 0, 0, 0)
@@ -170,9 +251,159 @@ def _conversions(rng, lam28: float, onsite_share: float) -> tuple[tuple[int, ...
     increments = (c1, c7 - c1, c28 - c7, view)
     onsite = tuple(binomial(rng, n, onsite_share) for n in increments)
     pixel = tuple(n - o for n, o in zip(increments, onsite, strict=True))
-    return pixel, onsite
+    return pixel, onsite  # type: ignore[return-value]
 
 
 def zero_windows() -> Windowed:
     """Five zero figures (one per window)."""
     return _ZERO5
+
+
+# ---- breakdown cells ----------------------------------------------------------------------------------------
+
+
+def apportion(total: int, weights: list[int], caps: list[int] | None = None) -> list[int]:
+    """Split the integer `total` over cells in proportion to integer `weights` (largest remainder), so the parts
+    sum to `total` exactly. `caps` bounds each part (e.g. clicks by impressions); cells of weight 0 get nothing
+    unless the caps leave no other room."""
+    n = len(weights)
+    if total <= 0 or n == 0:
+        return [0] * n
+    w = list(weights)
+    if sum(w) <= 0:
+        w = [1] * n if caps is None else list(caps)
+    wsum = sum(w)
+    parts = [total * x // wsum for x in w]
+    remainders = [total * x % wsum for x in w]
+    if caps is not None:
+        if sum(caps) < total:
+            raise ValueError(f"cannot fit {total} into caps summing to {sum(caps)}")
+        parts = [min(p, c) for p, c in zip(parts, caps, strict=True)]
+    left = total - sum(parts)
+    while left > 0:
+        room = [i for i in range(n) if caps is None or parts[i] < caps[i]]
+        preferred = [i for i in room if w[i] > 0] or room
+        preferred.sort(key=lambda i: (-remainders[i], -w[i], i))
+        for i in preferred[:left]:
+            parts[i] += 1
+        left = total - sum(parts)
+    return parts
+
+
+def _or(weights: list[int], fallback: list[int]) -> list[int]:
+    """`weights`, or `fallback` when they are all zero (never spread a figure over cells without delivery)."""
+    return weights if any(weights) else fallback
+
+
+def family_cells(seed: int, ad: Ad, family: str) -> list[Cell]:
+    """Every cell an ad can deliver in, for one breakdown family (fixed per ad)."""
+    if family == "age_gender":
+        return [(("age", a), ("gender", g)) for a in AGES for g in GENDERS]
+    if family == "country":
+        home = _HOME_COUNTRY.get(ad.profile.currency, "US")
+        rng = stable_rng(seed, "countries", ad.account_id)
+        others = [c for c in _OTHER_COUNTRIES if c != home]
+        chosen = [home, *rng.sample(others, rng.randint(2, 4))]
+        return [(("country", c),) for c in sorted(chosen)]
+    if family == "placement":
+        return [(("publisher_platform", p), ("platform_position", pos)) for p, pos in PLACEMENTS]
+    if family == "device":
+        return [(("device_platform", d),) for d in DEVICES]
+    raise ValueError(f"unknown breakdown family {family!r}")
+
+
+def _cell_weights(seed: int, ad: Ad, day: date, family: str, cells: list[Cell]) -> list[int]:
+    base = stable_rng(seed, "cell-profile", ad.id, family)
+    daily = stable_rng(seed, "cell-day", ad.id, family, day.isoformat())
+    weights = []
+    for i in range(len(cells)):
+        # Some cells never deliver for this ad (an audience it does not target), the rest vary day to day.
+        active = base.random() >= (0.25 if i else 0.0)
+        w = base.lognormvariate(0.0, 1.0) * daily.lognormvariate(0.0, 0.3) if active else 0.0
+        weights.append(int(w * 1_000_000))
+    return weights
+
+
+def _minor(amount: Decimal, cur: str) -> int:
+    return int(amount / currency.quantum(cur))
+
+
+def _major(units: int, cur: str) -> Decimal:
+    return currency.quantize(Decimal(units) * currency.quantum(cur), cur)
+
+
+def breakdown_cells(seed: int, ad: Ad, day: date, m: AdDayMetrics, family: str) -> list[tuple[Cell, AdDayMetrics]]:
+    """The ad-day `m` split into the cells of one breakdown family. Additive figures of the cells sum exactly to
+    `m` (spend to the cent, counts, every action figure per window); derived totals (purchase = pixel + onsite)
+    hold per cell; reach is not additive (each cell's reach is its own). Cells without impressions are left out."""
+    cells = family_cells(seed, ad, family)
+    cur = ad.profile.currency
+    weights = _cell_weights(seed, ad, day, family, cells)
+    impressions = apportion(m.impressions, weights)
+    clicks = apportion(m.clicks, impressions, caps=impressions)
+    links = apportion(m.inline_link_clicks, clicks, caps=clicks)
+    spend = apportion(_minor(m.spend, cur), impressions)
+    actions = dict(m.actions)
+    per_cell: list[dict[tuple[str, str], Windowed]] = [{} for _ in cells]
+    for i, n in enumerate(links):
+        if n:
+            per_cell[i][("actions", "link_click")] = _click_only(n)
+    lpv_total = actions.get(("actions", "landing_page_view"), _ZERO5)[1]
+    for i, n in enumerate(apportion(int(lpv_total), links, caps=links)):
+        if n:
+            per_cell[i][("actions", "landing_page_view")] = _click_only(n)
+    for action_type in _COMPONENTS:
+        counts = actions.get(("actions", action_type))
+        if counts is None:
+            continue
+        split_counts = []
+        for k, inc in enumerate(_increments(counts)):
+            # Click-through conversions follow link clicks; view-through ones follow impressions.
+            split_counts.append(apportion(int(inc), _or(impressions if k == 3 else links, impressions)))
+        values = actions.get(("action_values", action_type))
+        split_values = None
+        if values is not None:
+            split_values = [
+                apportion(_minor(inc, cur), _or(split_counts[k], impressions))
+                for k, inc in enumerate(_increments(values))
+            ]
+        for i in range(len(cells)):
+            cell_counts = _windows(*(Decimal(split_counts[k][i]) for k in range(4)))
+            if any(cell_counts):
+                per_cell[i][("actions", action_type)] = cell_counts
+            if split_values is not None:
+                cell_values = _windows(*(_major(split_values[k][i], cur) for k in range(4)))
+                if any(cell_values):
+                    per_cell[i][("action_values", action_type)] = cell_values
+    out: list[tuple[Cell, AdDayMetrics]] = []
+    ratio = Decimal(m.reach) / Decimal(m.impressions)
+    for i, cell in enumerate(cells):
+        if not impressions[i]:
+            continue
+        entries = per_cell[i]
+        for total, parts in _DERIVED.items():
+            for metric in ("actions", "action_values"):
+                if (metric, total) not in actions:
+                    continue
+                figures = [entries[(metric, p)] for p in parts if (metric, p) in entries]
+                if figures:
+                    summed = figures[0]
+                    for f in figures[1:]:
+                        summed = _add(summed, f)
+                    if any(summed):
+                        entries[(metric, total)] = summed
+        reach = max(1, min(impressions[i], int((ratio * impressions[i]).to_integral_value())))
+        out.append(
+            (
+                cell,
+                AdDayMetrics(
+                    spend=_major(spend[i], cur),
+                    impressions=impressions[i],
+                    clicks=clicks[i],
+                    inline_link_clicks=links[i],
+                    reach=reach,
+                    actions=tuple(sorted(entries.items())),
+                ),
+            )
+        )
+    return out

@@ -135,7 +135,7 @@ class Ad:
 
 @dataclass(frozen=True)
 class Creative:
-    """An ad creative (one per ad in the sandbox)."""
+    """An ad creative's metadata (one per ad in the sandbox). The sandbox has no assets, only a thumbnail link."""
 
     id: str
     account_id: str
@@ -143,6 +143,10 @@ class Creative:
     title: str
     body: str
     status: str
+    object_type: str = "SHARE"
+    call_to_action_type: str | None = None
+    url_tags: str | None = None
+    thumbnail_url: str | None = None
 
 
 @dataclass(frozen=True, order=True)
@@ -161,7 +165,8 @@ class TruthRow:
 
     `account_id` is the bare number ("1001"), like the `account_id` field of Meta's insights rows.
     Ids below the row's level are None. `actions` lists only non-zero figures, sorted by
-    (metric, action_type, window order).
+    (metric, action_type, window order). `breakdown` holds the row's breakdown values in the order they were
+    asked for (empty without breakdowns), e.g. (("age", "25-34"), ("gender", "female")).
     """
 
     level: str
@@ -177,6 +182,12 @@ class TruthRow:
     inline_link_clicks: int
     reach: int
     actions: list[ActionValue]
+    breakdown: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def breakdowns(self) -> dict[str, str]:
+        """The breakdown values by dimension ({"age": "25-34", "gender": "female"})."""
+        return dict(self.breakdown)
 
     @property
     def object_id(self) -> str:

@@ -116,7 +116,10 @@ CREATIVE_FIELDS: dict[str, Getter] = {
     "title": lambda c, s: c.title,
     "body": lambda c, s: c.body,
     "status": lambda c, s: c.status,
-    "object_type": lambda c, s: "SHARE",
+    "object_type": lambda c, s: c.object_type,
+    "call_to_action_type": lambda c, s: c.call_to_action_type,
+    "url_tags": lambda c, s: c.url_tags,
+    "thumbnail_url": lambda c, s: c.thumbnail_url,
 }
 
 # Real fields the sandbox does not model: accepted, and omitted from replies as Meta omits empty fields.
@@ -217,13 +220,10 @@ UNMODELLED: dict[str, frozenset[str]] = {
         [
             "object_story_spec",
             "object_story_id",
-            "thumbnail_url",
             "image_url",
             "image_hash",
             "video_id",
-            "call_to_action_type",
             "asset_feed_spec",
-            "url_tags",
             "link_url",
             "effective_object_story_id",
             "instagram_permalink_url",

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from insights_jobs.sandbox import currency
 from insights_jobs.sandbox.aggregate import TimeIncrement, aggregate
-from insights_jobs.sandbox.metrics import AdDayMetrics, ad_day_metrics
+from insights_jobs.sandbox.metrics import AdDayMetrics, Cell, ad_day_metrics, breakdown_cells
 from insights_jobs.sandbox.model import (
     LEVELS,
     Account,
@@ -52,6 +52,8 @@ _DAILY_BUDGETS_USD = (20, 30, 50, 75, 100, 150, 250, 400)
 _THEMES = ("Prospecting", "Retargeting", "Lookalike", "Broad", "Advantage+", "Brand", "Seasonal", "Evergreen")
 _OFFERS = ("Summer Sale", "New Arrivals", "Free Shipping", "Spring Drop", "Webinar", "Demo Request", "Bundle")
 _FORMATS = ("Video", "Carousel", "Image", "Reel", "Collection")
+_OBJECT_TYPES = {"Video": "VIDEO", "Reel": "VIDEO", "Image": "PHOTO", "Carousel": "SHARE", "Collection": "SHARE"}
+_CALLS_TO_ACTION = {"OUTCOME_SALES": "SHOP_NOW", "OUTCOME_LEADS": "SIGN_UP", "OUTCOME_TRAFFIC": "LEARN_MORE"}
 _AUDIENCES = ("US 25-54", "EU Broad", "Interest Stack", "LAL 1%", "Site Visitors 30d", "Engagers 90d")
 
 # Currencies and time zones the parametrised generator cycles through.
@@ -380,6 +382,10 @@ class Scenario:
 
     `Scenario("demo", 42)` builds a registered shape; `Scenario.generate(...)` builds one of any size.
     `clock` (returning an aware datetime) sets "now": no insights exist after the account's today.
+    `as_of` (a date, "today", or None) is the night the numbers are served as of: conversions of the 28 days
+    before it are still arriving (so they restate from one `as_of` to the next) and no day after it has data.
+    "today" follows each account's own today; None serves every day fully matured. It may be changed at any time
+    (`scenario.as_of = date(...)`), e.g. to simulate the next night.
     """
 
     def __init__(
@@ -389,6 +395,7 @@ class Scenario:
         *,
         spec: ScenarioSpec | None = None,
         clock: Callable[[], datetime] | None = None,
+        as_of: date | str | None = None,
     ) -> None:
         if spec is None:
             try:
@@ -404,7 +411,27 @@ class Scenario:
         self._used_ids: set[str] = set()
         self._build()
         self.tokens: dict[str, list[str]] = {w.token: list(w.account_ids) for w in spec.workspaces}
+        self.as_of = as_of
         self._metrics = lru_cache(maxsize=262_144)(self._metrics_uncached)
+        self._cells = lru_cache(maxsize=131_072)(self._cells_uncached)
+
+    @property
+    def as_of(self) -> date | str | None:
+        return self._as_of
+
+    @as_of.setter
+    def as_of(self, value: date | str | None) -> None:
+        if isinstance(value, str) and value != "today":
+            value = date.fromisoformat(value)
+        if value is not None and not isinstance(value, (date, str)):
+            raise ValueError(f"as_of must be a date, 'today' or None, not {value!r}")
+        self._as_of = value
+
+    def as_of_for(self, account_id: str) -> date | None:
+        """The as-of date in effect for the account (None: fully matured numbers)."""
+        if self._as_of == "today":
+            return self.today(account_id)
+        return self._as_of  # type: ignore[return-value]
 
     @classmethod
     def generate(
@@ -420,6 +447,7 @@ class Scenario:
         anchor: date = DEFAULT_ANCHOR,
         history_days: int = 180,
         clock: Callable[[], datetime] | None = None,
+        as_of: date | str | None = None,
     ) -> Scenario:
         """A scenario of the given size (e.g. 20 accounts x 200 ads for benchmarks)."""
         spec = generate_spec(
@@ -433,7 +461,7 @@ class Scenario:
             anchor=anchor,
             history_days=history_days,
         )
-        return cls(name, seed, spec=spec, clock=clock)
+        return cls(name, seed, spec=spec, clock=clock, as_of=as_of)
 
     def __repr__(self) -> str:
         return f"Scenario(name={self.name!r}, seed={self.seed}, accounts={len(self._index.accounts)})"
@@ -660,6 +688,10 @@ class Scenario:
             title=offer,
             body=f"{offer} - {fmt.lower()} for {account.name}",
             status="ACTIVE" if status != "DELETED" else "DELETED",
+            object_type=_OBJECT_TYPES[fmt],
+            call_to_action_type=_CALLS_TO_ACTION[objective],
+            url_tags="utm_source=facebook&utm_medium=paid_social&utm_campaign={{campaign.name}}&utm_content={{ad.id}}",
+            thumbnail_url=f"https://scontent.sandbox.invalid/v/t45.1600-4/{creative_id}_thumb.jpg",
         )
         self._index.ads[account.id].append(ad)
         self._index.creatives[account.id].append(creative)
@@ -751,14 +783,31 @@ class Scenario:
 
     # ---- metrics and truth --------------------------------------------------------------------------------
 
-    def _metrics_uncached(self, ad_id: str, day: date) -> AdDayMetrics | None:
+    def _metrics_uncached(self, ad_id: str, day: date, as_of: date | None) -> AdDayMetrics | None:
         ad = self._index.objects[ad_id]
         assert isinstance(ad, Ad)
-        return ad_day_metrics(self.seed, ad, day)
+        return ad_day_metrics(self.seed, ad, day, as_of)
+
+    def _cells_uncached(
+        self, ad_id: str, day: date, family: str, as_of: date | None
+    ) -> list[tuple[Cell, AdDayMetrics]]:
+        m = self._metrics(ad_id, day, as_of)
+        if m is None:
+            return []
+        ad = self._index.objects[ad_id]
+        assert isinstance(ad, Ad)
+        return breakdown_cells(self.seed, ad, day, m, family)
 
     def ad_day(self, ad: Ad | str, day: date) -> AdDayMetrics | None:
-        """One ad's metrics on one day (None when it did not deliver). Ignores "today"."""
-        return self._metrics(ad if isinstance(ad, str) else ad.id, day)
+        """One ad's metrics on one day (None when it did not deliver), as of `as_of`. Ignores "today"."""
+        ad_obj = self.ad(ad) if isinstance(ad, str) else ad
+        return self._metrics(ad_obj.id, day, self.as_of_for(ad_obj.account_id))
+
+    def ad_day_cells(self, ad: Ad | str, day: date, family: str) -> list[tuple[Cell, AdDayMetrics]]:
+        """One ad-day split into the cells of a breakdown family ("age_gender", "country", "placement", "device");
+        the cells' additive metrics sum exactly to `ad_day(ad, day)`."""
+        ad_obj = self.ad(ad) if isinstance(ad, str) else ad
+        return self._cells(ad_obj.id, day, family, self.as_of_for(ad_obj.account_id))
 
     def truth(
         self,
@@ -770,11 +819,14 @@ class Scenario:
         time_increment: TimeIncrement = 1,
         ad_filter: Callable[[Ad], bool] | None = None,
         ads: Iterable[Ad] | None = None,
+        breakdowns: Iterable[str] | None = None,
     ) -> list[TruthRow]:
         """Exact insights rows of the account at `level` for [since, until] (account-timezone dates).
 
         Includes archived and deleted ads (insights cover everything that delivered). `ad_filter` or `ads`
-        restricts the ads that count. Rows are sorted by (date, campaign_id, adset_id, ad_id).
+        restricts the ads that count. `breakdowns` (one family's dimensions: ["age", "gender"], ["age"],
+        ["country"], ["publisher_platform", "platform_position"], ["device_platform"], ...) splits each row by
+        those values (`row.breakdown`). Rows are sorted by (date, campaign_id, adset_id, ad_id, breakdown).
         """
         if level not in LEVELS:
             raise ValueError(f"unknown level {level!r}")
@@ -782,16 +834,20 @@ class Scenario:
         selected = self.ads(account.id) if ads is None else list(ads)
         if ad_filter is not None:
             selected = [ad for ad in selected if ad_filter(ad)]
+        as_of = self.as_of_for(account.id)
+        last_day = self.today(account.id) if as_of is None else min(as_of, self.today(account.id))
         return aggregate(
             seed=self.seed,
-            metrics_of=lambda ad, day: self._metrics(ad.id, day),
+            metrics_of=lambda ad, day: self._metrics(ad.id, day, as_of),
             level=level,
             account=account,
             ads=selected,
             since=since,
             until=until,
-            last_day=self.today(account.id),
+            last_day=last_day,
             time_increment=time_increment,
+            breakdowns=tuple(breakdowns or ()),
+            cells_of=lambda ad, day, family: self._cells(ad.id, day, family, as_of),
         )
 
     def truth_daily(self, level: str, account_id: str, since: date, until: date) -> list[TruthRow]:

@@ -17,12 +17,14 @@ import socket
 import sys
 import threading
 import time
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlsplit
 
 from insights_jobs.sandbox import errors
+from insights_jobs.sandbox.faults import FaultSpec
 from insights_jobs.sandbox.graph import FaultHook, GraphApp, RequestRecord
 from insights_jobs.sandbox.scenario import Scenario
 
@@ -83,10 +85,11 @@ class _Handler(BaseHTTPRequestHandler):
         if sandbox.latency_ms > 0:
             time.sleep(sandbox.latency_ms / 1000)
         response = sandbox.app.handle(self.command, split.path, params, base_url=sandbox.url)
-        self._send(response.status, response.body, response.headers)
+        self._send(response.status, response.body, response.headers, response.raw)
 
-    def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
-        payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
+    def _send(self, status: int, body: Any, headers: dict[str, str], raw: str | None = None) -> None:
+        text = raw if raw is not None else json.dumps(body, separators=(",", ":"))
+        payload = text.encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
@@ -130,8 +133,14 @@ class SandboxServer:
     """The Graph API sandbox on 127.0.0.1, served from a daemon thread.
 
     `job_seconds`: wall time an async report run takes to complete. `sync_row_cap`: rows above which a sync
-    insights call fails with 100/1487534. `calls_per_minute`: the budget behind the usage headers.
-    `fault_hook`: optional callable(CallInfo) -> GraphError | None run before each routed call.
+    insights call fails with 100/1487534; `async_row_cap`: rows above which a report run fails (2/1504038).
+    Rate limits (usage.py): `calls_per_minute` per ad account (and business use case),
+    `insights_calls_per_minute` insights calls per ad account, `app_calls_per_minute` for the app; calls past a
+    budget are refused with Meta's throttling errors unless `throttle=False`; `window_seconds` is the sliding
+    window (60; shorter only to time-scale tests). `faults`: a FaultSpec or its text (faults.py), e.g.
+    "transient=0.05,jobfail=0.1,expired_token=act_1001". `as_of`: the night numbers are served as of (a date,
+    "today" or None; see Scenario). `fault_hook`: optional callable(CallInfo) -> GraphError | None run before
+    each routed call.
     """
 
     def __init__(
@@ -146,12 +155,21 @@ class SandboxServer:
         *,
         seed: int = 42,
         sync_row_cap: int = 5000,
+        async_row_cap: int | None = None,
         calls_per_minute: int = 6000,
+        insights_calls_per_minute: int | None = None,
+        app_calls_per_minute: int | None = None,
+        window_seconds: float = 60.0,
+        throttle: bool = True,
+        faults: FaultSpec | str | None = None,
+        as_of: date | str | None = None,
         fault_hook: FaultHook | None = None,
     ) -> None:
         if host not in LOOPBACK_HOSTS:
             raise ValueError(f"the sandbox binds to loopback only, not {host!r}")
         self.scenario = scenario if isinstance(scenario, Scenario) else Scenario(scenario, seed)
+        if as_of is not None:
+            self.scenario.as_of = as_of
         self.host = "127.0.0.1"
         self._requested_port = port
         self.latency_ms = latency_ms
@@ -161,7 +179,13 @@ class SandboxServer:
             page_limit_default=page_limit_default,
             page_limit_max=page_limit_max,
             sync_row_cap=sync_row_cap,
+            async_row_cap=async_row_cap,
             calls_per_minute=calls_per_minute,
+            insights_calls_per_minute=insights_calls_per_minute,
+            app_calls_per_minute=app_calls_per_minute,
+            window_seconds=window_seconds,
+            throttle=throttle,
+            faults=faults,
             fault_hook=fault_hook,
         )
         self._httpd: _HTTPServer | None = None
@@ -264,18 +288,34 @@ def serve(
     latency_ms: float = 0,
     job_seconds: float = 2.0,
     *,
+    faults: str | None = None,
+    calls_per_minute: int = 6000,
+    insights_calls_per_minute: int | None = None,
+    app_calls_per_minute: int | None = None,
+    as_of: str | None = None,
     host: str = "127.0.0.1",
     out: TextIO | None = None,
     **options: Any,
 ) -> None:
-    """Run the sandbox in the foreground until Ctrl-C or SIGTERM; prints its URL and the tokens."""
+    """Run the sandbox in the foreground until Ctrl-C or SIGTERM; prints its URL and the tokens.
+
+    `faults`: a fault spec such as "transient=0.05,ratelimit=0.02,jobfail=0.1,stuck=0.05,badjson=0.01,
+    expired_token=act_1001" (faults.py; ValueError when malformed). `calls_per_minute` /
+    `insights_calls_per_minute` / `app_calls_per_minute`: the rate budgets (per ad account, insights calls per ad
+    account, the app); past them calls are throttled with Meta's errors. `as_of`: "YYYY-MM-DD" or "today"."""
     out = out or sys.stdout
+    spec = FaultSpec.parse(faults)
     server = SandboxServer(
         Scenario(scenario, seed),
         host=host,
         port=port,
         latency_ms=latency_ms,
         job_seconds=job_seconds,
+        faults=spec,
+        calls_per_minute=calls_per_minute,
+        insights_calls_per_minute=insights_calls_per_minute,
+        app_calls_per_minute=app_calls_per_minute,
+        as_of=as_of,
         **options,
     )
     server.start()
@@ -288,6 +328,8 @@ def serve(
         previous = signal.signal(signal.SIGTERM, _on_term)
     try:
         print(f"Graph API sandbox: {server.url}  (scenario {scenario!r}, seed {seed})", file=out)
+        if spec.active:
+            print(f"Faults: {faults}", file=out)
         print("Tokens:", file=out)
         for token, accounts in server.scenario.tokens.items():
             print(f"  {token}: {', '.join(accounts)}", file=out)

@@ -386,7 +386,8 @@ def test_insights_attribution_windows(graph, demo: Scenario) -> None:
         {"time_range": "2026-10-01"},
         {"time_range": TIME_RANGE, "time_increment": "weekly"},
         {"time_range": TIME_RANGE, "level": "creative"},
-        {"time_range": TIME_RANGE, "breakdowns": ["age", "gender"]},
+        {"time_range": TIME_RANGE, "breakdowns": ["age", "shoe_size"]},
+        {"time_range": TIME_RANGE, "breakdowns": ["region"]},
         {"date_preset": "last_millennium"},
         {"time_range": TIME_RANGE, "limit": "lots"},
     ],
@@ -574,7 +575,7 @@ def test_batch_limits_and_errors(graph) -> None:
 
 
 def test_usage_headers_on_every_response(demo: Scenario, graph) -> None:
-    with SandboxServer(demo, calls_per_minute=100) as srv:
+    with SandboxServer(demo, calls_per_minute=100, app_calls_per_minute=100) as srv:
         account = graph("GET", "act_1001/", server=srv)
         again = graph("GET", "act_1001/", server=srv)
         insights = graph("GET", "act_1001/insights", server=srv, time_range=TIME_RANGE)

@@ -71,3 +71,54 @@ def test_bad_api_version_is_refused():
 )
 def test_error_policy(code, subcode, http, action):
     assert classify(code, subcode, http) is action
+
+
+def test_hooks_see_every_call_and_failed_replies_headers():
+    from facebook_business.exceptions import FacebookRequestError
+
+    from insights_jobs.sandbox import SandboxServer, Scenario
+
+    seen = []
+    with SandboxServer(Scenario("small", 7), job_seconds=0) as server:
+        api = make_api(
+            "sandbox-token-small-b",
+            server.url,
+            "v26.0",
+            before_call=lambda method, node: seen.append(("before", method, node)) or len(seen),
+            on_response=lambda ticket, node, headers, ok: seen.append(
+                ("after", ticket, node, ok, "x-app-usage" in headers)
+            ),
+        )
+        api.call("GET", ("act_1201",), params={"fields": "name"})
+        with pytest.raises(FacebookRequestError) as raised:
+            api.call("GET", ("act_9999",), params={"fields": "name"})
+    assert raised.value.ticket == 3  # the failed call's ticket rides on the error (the governor needs it)
+    assert seen == [
+        ("before", "GET", "act_1201"),
+        ("after", 1, "act_1201", True, True),
+        ("before", "GET", "act_9999"),
+        ("after", 3, "act_9999", False, True),
+    ]
+
+
+def test_a_garbled_reply_is_an_error_not_data():
+    from insights_jobs.errors import MalformedResponse
+    from insights_jobs.sandbox import SandboxServer, Scenario
+
+    with SandboxServer(Scenario("small", 7), faults="badjson=1.0") as server:
+        api = make_api("sandbox-token-small-b", server.url, "v26.0")
+        with pytest.raises(MalformedResponse):
+            api.call("GET", ("act_1201", "ads"), params={"fields": "name"})
+
+
+def test_nothing_is_sent_once_the_workspace_is_stopped():
+    import threading
+
+    from insights_jobs.errors import WorkspaceStopped
+
+    stop = threading.Event()
+    stop.set()
+    api = make_api("tok", "http://127.0.0.1:9", "v26.0", stop=stop)
+    with pytest.raises(WorkspaceStopped):
+        api.call("GET", ("act_1",))
+    assert api.total_calls == 0

@@ -97,3 +97,60 @@ def test_rows_fit_the_warehouse_tables():
         columns = set(RAW_TABLES[table].column_names)
         assert set(r) <= columns, (table, set(r) - columns)
         assert columns - stamped <= set(r), (table, columns - stamped - set(r))
+
+
+def test_breakdown_values_are_part_of_the_key_and_conversions_are_kept_per_window():
+    raw = {
+        "date_start": "2026-10-01",
+        "ad_id": "13",
+        "age": "25-34",
+        "gender": "female",
+        "spend": "1.10",
+        "conversions": [{"action_type": "offsite_conversion.fb_pixel_purchase", "value": "2", "28d_click": "3"}],
+        "conversion_values": [{"action_type": "offsite_conversion.fb_pixel_purchase", "value": "19.90"}],
+    }
+    row, actions = nz.insight_rows(raw, "ad_daily_age_gender", "ad")
+    assert (row["report"], row["level"], row["age"], row["gender"], row["country"]) == (
+        "ad_daily_age_gender",
+        "ad",
+        "25-34",
+        "female",
+        None,
+    )
+    assert nz.row_key(row) == (date(2026, 10, 1), None, None, "13", "25-34", "female", None, None, None, None)
+    got = {(a["metric"], a["attribution_window"], a["age"]): a["value"] for a in actions}
+    assert got == {
+        ("conversions", "value", "25-34"): Decimal("2"),
+        ("conversions", "28d_click", "25-34"): Decimal("3"),
+        ("conversion_values", "value", "25-34"): Decimal("19.90"),
+    }
+
+
+def test_field_split_rows_merge_into_one():
+    a, _ = nz.insight_rows({"date_start": "2026-10-01", "ad_id": "1", "spend": "2.50", "reach": "9"}, "ad_daily", "ad")
+    b, _ = nz.insight_rows({"date_start": "2026-10-01", "ad_id": "1", "impressions": "40"}, "ad_daily", "ad")
+    assert nz.row_key(a) == nz.row_key(b)
+    nz.merge_rows(a, b)
+    assert (a["spend"], a["reach"], a["impressions"], a["clicks"]) == (Decimal("2.50"), 9, 40, None)
+
+
+def test_creative_and_error_rows_fit_their_tables():
+    now = datetime.now(UTC)
+    creative = nz.creative_row(
+        {"id": "5", "name": "n", "title": "t", "body": "b", "object_type": "VIDEO", "call_to_action_type": "SHOP_NOW",
+         "url_tags": "utm_source=facebook", "thumbnail_url": "https://x/y.jpg", "status": "DELETED",
+         "image_url": "https://never/copied.jpg"},
+        now,
+    )  # fmt: skip
+    assert "image_url" not in creative and creative["creative_id"] == "5"
+    error = nz.error_row(
+        report="ad_daily", date_start=date(2026, 10, 7), date_end=date(2026, 10, 7), object_level="ad",
+        object_ids=["13"], fields=["actions"], error_code=2, error_subcode=1504038, error_action="split",
+        message="too much", fbtrace_id="Ab", recorded_at=now,
+    )  # fmt: skip
+    assert error["object_ids"] == '["13"]' and error["fields"] == '["actions"]'
+    stamped = {"workspace_id", "account_id", "batch_id", "extracted_at"}
+    for table, row in ((nz.AD_CREATIVES, creative), (nz.EXTRACTION_ERRORS, error)):
+        columns = set(RAW_TABLES[table].column_names)
+        assert set(row) <= columns, (table, set(row) - columns)
+        assert columns - stamped <= set(row) | {"extracted_at"}, (table, columns - stamped - set(row))

@@ -36,3 +36,18 @@ def test_months_before_clamps_short_months():
 def test_reversed_window_is_an_error():
     with pytest.raises(ValueError):
         Window(date(2026, 2, 1), date(2026, 1, 1))
+
+
+def test_chunks_cover_the_window_once():
+    from insights_jobs.windows import chunk_window
+
+    w = Window(date(2026, 1, 1), date(2026, 3, 3))
+    chunks = chunk_window(w, 31)
+    assert [(c.start, c.end) for c in chunks] == [
+        (date(2026, 1, 1), date(2026, 1, 31)),
+        (date(2026, 2, 1), date(2026, 3, 3)),
+    ]
+    assert chunk_window(Window(date(2026, 1, 1), date(2026, 1, 1)), 31) == [Window(date(2026, 1, 1), date(2026, 1, 1))]
+    assert sum(c.days for c in chunk_window(w, 7)) == w.days
+    with pytest.raises(ValueError):
+        chunk_window(w, 0)
