@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
 
-from insights_jobs import ExtractConfig, Window
+from insights_jobs import ExtractConfig, RateGovernor, Window, make_governor
 from orchestration.settings import Settings
 from secret_store import LocalSecretStore, SecretStore
 from warehouse import BatchKey, BatchWriter, DuckDBWarehouse, Warehouse
@@ -106,14 +107,15 @@ class SecretStoreResource(dg.ConfigurableResource):
         return LocalSecretStore(self.directory)
 
 
+_GOVERNORS: dict[tuple[str, str], RateGovernor] = {}
+_GOVERNORS_LOCK = threading.Lock()
+
+
 class MetaApiResource(dg.ConfigurableResource):
     graph_url: str
     api_version: str
     restatement_days: int = 28
     account_concurrency: int = 8
-    workspace_concurrency: int = 4
-    job_poll_initial_s: float = 0.5
-    job_timeout_s: float = 3600.0
 
     def extract_config(self) -> ExtractConfig:
         return ExtractConfig(
@@ -121,9 +123,16 @@ class MetaApiResource(dg.ConfigurableResource):
             api_version=self.api_version,
             restatement_days=self.restatement_days,
             concurrency=self.account_concurrency,
-            job_poll_initial_s=self.job_poll_initial_s,
-            job_timeout_s=self.job_timeout_s,
         )
+
+    def governor(self) -> RateGovernor:
+        """One rate governor per Graph endpoint for the whole process: consecutive and concurrent runs in one
+        process pace against the same picture of Meta's usage headers."""
+        with _GOVERNORS_LOCK:
+            key = (self.graph_url, self.api_version)
+            if key not in _GOVERNORS:
+                _GOVERNORS[key] = make_governor(self.extract_config())
+            return _GOVERNORS[key]
 
 
 def _bigquery_fields(settings: Settings) -> dict[str, Any]:
