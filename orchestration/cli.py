@@ -38,19 +38,17 @@ def _dagster(settings):
 
 
 def _registry(settings):
-    from workspaces import YamlRegistry
+    """The registry of the settings: the YAML file (embedded default) or the BigQuery control table."""
+    from orchestration.resources import registry_resource
 
-    if settings.registry_location == "bigquery":
-        raise UsageError("this command manages the embedded YAML registry; SENTRUM_REGISTRY is 'bigquery'")
-    return YamlRegistry(settings.registry_location)
+    return registry_resource(settings).get()
 
 
 def _secret_store(settings):
-    from secret_store import LocalSecretStore
+    """The secret store of the settings: the local encrypted file, or Secret Manager."""
+    from orchestration.resources import secret_store_resource
 
-    if settings.secrets != "local":
-        raise UsageError("only SENTRUM_SECRETS=local is available in this version")
-    return LocalSecretStore(settings.secrets_dir)
+    return secret_store_resource(settings).get()
 
 
 def _date(text: str) -> date:
@@ -73,7 +71,6 @@ def _finish(outcomes) -> int:
 # -- commands ---------------------------------------------------------------------------------------------------
 def cmd_sync(args: argparse.Namespace) -> int:
     from insights_jobs import Window
-    from orchestration.runner import sync_workspace
     from workspaces import WorkspaceNotFound
 
     if (args.start is None) != (args.end is None):
@@ -84,6 +81,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
             raise UsageError(f"--start {args.start} is after --end {args.end}")
         window = Window(args.start, args.end)
     settings = _settings()
+    _registry(settings).get(args.workspace)  # an unknown workspace is a clear error before Dagster loads
+    from orchestration.runner import sync_workspace
+
     defs, instance = _dagster(settings)
     try:
         outcomes = sync_workspace(defs, instance, settings, args.workspace, window)
