@@ -8,7 +8,7 @@ import getpass
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -222,12 +222,54 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from orchestration.runner import run_diagnostics_job
+
+    settings = _settings()
+    _registry(settings).get(args.workspace)  # a clear error for an unknown workspace
+    night = args.night or datetime.now(UTC).date()
+    defs, instance = _dagster(settings)
+    outcome = run_diagnostics_job(defs, instance, args.workspace, night)
+    if not outcome.success:
+        print(f"sentrum diagnose: {outcome.error}", file=sys.stderr)
+        return EXIT_FAILED
+    from diagnostics import FINDINGS_TABLE
+    from orchestration.resources import warehouse_resource
+
+    with warehouse_resource(settings).open() as wh:
+        ref = wh.table_ref(FINDINGS_TABLE.schema, FINDINGS_TABLE.name)
+        rows = wh.query(
+            f"select severity, finding_type, entity_level, entity_name, entity_id, breakdown, summary from {ref} "
+            "where workspace_id = @ws and night = @night order by case severity when 'high' then 0 "
+            "when 'warning' then 1 else 2 end, finding_type, entity_id",
+            {"ws": args.workspace, "night": night},
+        )
+    print(f"{len(rows)} finding(s) for {args.workspace}, night {night} (run {outcome.run_id}):")
+    for r in rows:
+        cell = f" {r['breakdown']}" if r["breakdown"] else ""
+        entity = f"{r['entity_level']} {r['entity_name']} ({r['entity_id']}){cell}"
+        print(f"  {r['severity']:<7}  {r['finding_type']:<18}  {entity}")
+        print(f"           {r['summary']}")
+    return EXIT_OK
+
+
 def cmd_sandbox_serve(args: argparse.Namespace) -> int:
     from insights_jobs.sandbox import serve
 
-    serve(
-        port=args.port, scenario=args.scenario, seed=args.seed, latency_ms=args.latency_ms, job_seconds=args.job_seconds
-    )
+    try:
+        serve(
+            port=args.port,
+            scenario=args.scenario,
+            seed=args.seed,
+            latency_ms=args.latency_ms,
+            job_seconds=args.job_seconds,
+            faults=args.faults,
+            calls_per_minute=args.calls_per_minute,
+            insights_calls_per_minute=args.insights_calls_per_minute,
+            as_of=args.as_of,
+        )
+    except ValueError as exc:  # an unknown scenario, a malformed fault spec or date
+        raise UsageError(str(exc)) from None
     return EXIT_OK
 
 
@@ -283,6 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--workspace", required=True)
     export.add_argument("--out", required=True, help="output directory")
     export.set_defaults(func=cmd_export)
+
+    diagnose = sub.add_parser("diagnose", help="run the diagnostics of one workspace over the marts as they are")
+    diagnose.add_argument("--workspace", required=True)
+    diagnose.add_argument("--night", type=_date, help="the nightly run's date judged (default: today, UTC)")
+    diagnose.set_defaults(func=cmd_diagnose)
 
     sandbox = sub.add_parser("sandbox", help="the local Graph API sandbox")
     sb_sub = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="ACTION")

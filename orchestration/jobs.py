@@ -9,6 +9,7 @@ from orchestration.assets.meta import meta_extract
 
 EXTRACT_JOB = "meta_extract_job"
 MARTS_JOB = "marts_job"
+DIAGNOSTICS_JOB = "diagnostics_job"
 
 extract_job = dg.define_asset_job(
     EXTRACT_JOB,
@@ -28,6 +29,14 @@ marts_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
 )
 
+diagnostics_job = dg.define_asset_job(
+    DIAGNOSTICS_JOB,
+    selection=dg.AssetSelection.assets(diagnostics_findings),
+    description="Diagnostics alone, for the run's workspace partition(s) and its `night` tag (default: today), over "
+    "the marts as they are: after tuning thresholds, or to look at an earlier night (`sentrum diagnose`).",
+    executor_def=dg.in_process_executor,
+)
+
 
 def extract_run_config(window: Window | None) -> dict:
     if window is None:
@@ -42,4 +51,4 @@ def marts_run_config(window: Window | None, full_refresh: bool = False) -> dict:
     return {"ops": {"sentrum_dbt": {"config": config}}}
 
 
-defs = dg.Definitions(jobs=[extract_job, marts_job])
+defs = dg.Definitions(jobs=[extract_job, marts_job, diagnostics_job])

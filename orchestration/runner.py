@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
 from insights_jobs import Window
 from orchestration.backfills import BACKFILL_TAG, CHUNK_TAG, clamp_backfill
-from orchestration.jobs import EXTRACT_JOB, MARTS_JOB, extract_run_config, marts_run_config
+from orchestration.jobs import DIAGNOSTICS_JOB, EXTRACT_JOB, MARTS_JOB, extract_run_config, marts_run_config
 from orchestration.partitions import WORKSPACES, apply_partition_changes
 from orchestration.planning import WorkspaceBatch, backfill_id, nightly_marts_window, plan_backfill_chunks, plan_batches
 from orchestration.resources import RegistryResource
@@ -138,6 +138,23 @@ def run_marts(
     )
     label = f"window {window.start}..{window.end}" if window else "default window"
     out = RunOutcome(MARTS_JOB, result.run_id, result.success, label)
+    if not result.success:
+        out.error = _step_failure(result) or "the run failed"
+    return out
+
+
+def run_diagnostics_job(
+    defs: dg.Definitions, instance: dg.DagsterInstance, workspace_id: str, night: date
+) -> RunOutcome:
+    """Diagnostics of one workspace for `night`, over the marts as they are (no extraction, no dbt)."""
+    apply_partition_changes(instance, _registry(defs).list())
+    result = defs.resolve_job_def(DIAGNOSTICS_JOB).execute_in_process(
+        instance=instance,
+        partition_key=workspace_id,
+        tags={NIGHT_TAG: night.isoformat(), TRIGGER_TAG: "cli-diagnose", "workspace": workspace_id},
+        raise_on_error=False,
+    )
+    out = RunOutcome(DIAGNOSTICS_JOB, result.run_id, result.success, f"night {night}")
     if not result.success:
         out.error = _step_failure(result) or "the run failed"
     return out

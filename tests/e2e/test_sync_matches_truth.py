@@ -151,6 +151,10 @@ def test_sync_output_names_the_run_and_the_workspace(synced):
         (["sync", "--workspace", "nobody"], "no workspace 'nobody'"),
         (["sync", "--workspace", "acme", "--start", "2026-10-05"], "give both --start and --end"),
         (["sync", "--workspace", "acme", "--start", "2026-10-05", "--end", "2026-10-01"], "is after"),
+        (["diagnose", "--workspace", "nobody"], "no workspace 'nobody'"),
+        (["diagnose", "--workspace", "acme", "--night", "2026-13-01"], "2026-13-01"),
+        (["sandbox", "serve", "--port", "0", "--faults", "gremlins=0.5"], "gremlins"),
+        (["sandbox", "serve", "--port", "0", "--scenario", "atlantis"], "atlantis"),
     ],
 )
 def test_bad_input_is_a_clear_error(env, args, message):

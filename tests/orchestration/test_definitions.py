@@ -77,7 +77,14 @@ def test_graph_snapshot(defs):
         "staging/stg_meta__insights_actions",
     ]
     jobs = sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__"))
-    assert jobs == ["backfill_request", "export_workspace", "marts_job", "meta_extract_job", "retention_sweep_job"]
+    assert jobs == [
+        "backfill_request",
+        "diagnostics_job",
+        "export_workspace",
+        "marts_job",
+        "meta_extract_job",
+        "retention_sweep_job",
+    ]
     assert sorted(s.name for s in defs.schedules) == ["daily_sweep", "nightly"]
     assert sorted(s.name for s in defs.sensors) == ["backfill_sensor", "nightly_marts_sensor", "workspaces_sensor"]
     graph = defs.resolve_asset_graph()
