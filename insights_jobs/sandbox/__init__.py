@@ -6,6 +6,15 @@ Stdlib only. See README.md in this folder.
 
 from __future__ import annotations
 
+from insights_jobs.sandbox.anomalies import Anomaly, PlantedAnomaly
+
+# Registers the diagnostics scenarios (diagnostics_planted, diagnostics_clean) by name.
+from insights_jobs.sandbox.diagnostics_scenarios import (
+    DIAGNOSTICS_LAST_DAY,
+    DIAGNOSTICS_NIGHT,
+    DIAGNOSTICS_NOW,
+    diagnostics_clock,
+)
 from insights_jobs.sandbox.errors import GraphError
 from insights_jobs.sandbox.graph import CallInfo, GraphApp, RequestRecord
 from insights_jobs.sandbox.model import (
@@ -34,6 +43,9 @@ from insights_jobs.sandbox.scenario import (
 from insights_jobs.sandbox.server import SandboxServer, serve
 
 __all__ = [
+    "DIAGNOSTICS_LAST_DAY",
+    "DIAGNOSTICS_NIGHT",
+    "DIAGNOSTICS_NOW",
     "LEVELS",
     "SCENARIOS",
     "WINDOWS",
@@ -43,6 +55,7 @@ __all__ = [
     "Ad",
     "AdSet",
     "AdSetSpec",
+    "Anomaly",
     "CallInfo",
     "Campaign",
     "CampaignSpec",
@@ -54,8 +67,10 @@ __all__ = [
     "Scenario",
     "ScenarioSpec",
     "TruthRow",
+    "PlantedAnomaly",
     "Workspace",
     "demo_workspaces",
+    "diagnostics_clock",
     "generate_spec",
     "register_scenario",
     "serve",

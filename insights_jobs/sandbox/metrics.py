@@ -12,10 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from insights_jobs.sandbox import currency
 from insights_jobs.sandbox.model import Ad
 from insights_jobs.sandbox.rng import binomial, poisson, stable_rng
+
+if TYPE_CHECKING:
+    from insights_jobs.sandbox.anomalies import CellPlan, Effect
 
 # Spend is lighter at weekends (Mon..Sun).
 _WEEKDAY_FACTOR = (1.05, 1.08, 1.06, 1.02, 0.97, 0.9, 0.92)
@@ -137,10 +141,13 @@ def _visible(counts: Increments, rng, age: int) -> Increments:
     return tuple(out)  # type: ignore[return-value]
 
 
-def ad_day_metrics(seed: int, ad: Ad, day: date, as_of: date | None = None) -> AdDayMetrics | None:
+def ad_day_metrics(
+    seed: int, ad: Ad, day: date, as_of: date | None = None, effect: Effect | None = None
+) -> AdDayMetrics | None:
     """The ad's metrics on `day` (account-timezone date), or None when it did not deliver (no row).
 
-    Deterministic in (seed, ad.id, day, as_of). `as_of` None: every conversion has arrived (fully matured).
+    Deterministic in (seed, ad.id, day, as_of, effect). `as_of` None: every conversion has arrived (fully matured).
+    `effect`: the planted anomalies' multipliers for this ad-day (anomalies.effect_on); None changes nothing.
     """
     if day < ad.delivery_start or (ad.delivery_end is not None and day > ad.delivery_end):
         return None
@@ -155,13 +162,20 @@ def ad_day_metrics(seed: int, ad: Ad, day: date, as_of: date | None = None) -> A
     rate = currency.usd_rate(cur)
     spend_usd = p.base_spend_usd * _WEEKDAY_FACTOR[day.weekday()] * rng.lognormvariate(0.0, 0.3)
     spend_usd = min(300.0, max(1.0, spend_usd))
+    if effect is not None:
+        # Planted anomalies move the ad-day's rates; the draws below happen in the same order either way.
+        spend_usd *= effect.delivery
+        ctr, frequency = p.ctr * effect.ctr, p.frequency * effect.frequency
+        conversion_factor, value_factor = effect.conversions, effect.value
+    else:
+        ctr, frequency, conversion_factor, value_factor = p.ctr, p.frequency, 1.0, 1.0
     spend = currency.quantize(Decimal(f"{spend_usd:.6f}") * rate, cur)
     spend = max(spend, currency.quantum(cur))
 
     impressions = max(1, round(spend_usd / (p.cpm_usd * rng.lognormvariate(0.0, 0.12)) * 1000))
-    clicks = min(impressions, round(impressions * p.ctr * rng.lognormvariate(0.0, 0.25)))
+    clicks = min(impressions, round(impressions * ctr * rng.lognormvariate(0.0, 0.25)))
     link_clicks = min(clicks, round(clicks * p.link_share * rng.uniform(0.9, 1.1)))
-    reach = max(1, min(impressions, round(impressions / (p.frequency * rng.uniform(0.95, 1.05)))))
+    reach = max(1, min(impressions, round(impressions / (frequency * rng.uniform(0.95, 1.05)))))
     lpv = min(link_clicks, round(link_clicks * p.lpv_rate * rng.uniform(0.85, 1.1)))
 
     entries: dict[tuple[str, str], Windowed] = {}
@@ -171,8 +185,13 @@ def ad_day_metrics(seed: int, ad: Ad, day: date, as_of: date | None = None) -> A
         entries[("actions", "landing_page_view")] = _click_only(lpv)
 
     aov = p.aov_usd * float(rate)
-    purchases = _conversions(rng, link_clicks * p.purchase_rate, p.onsite_share)
-    leads = _conversions(rng, link_clicks * p.lead_rate, p.onsite_share)
+    if effect is not None:
+        aov *= value_factor
+        purchases = _conversions(rng, link_clicks * p.purchase_rate * conversion_factor, p.onsite_share)
+        leads = _conversions(rng, link_clicks * p.lead_rate * conversion_factor, p.onsite_share)
+    else:
+        purchases = _conversions(rng, link_clicks * p.purchase_rate, p.onsite_share)
+        leads = _conversions(rng, link_clicks * p.lead_rate, p.onsite_share)
 
     def money(count: int) -> Decimal:
         if not count:
@@ -290,6 +309,16 @@ def apportion(total: int, weights: list[int], caps: list[int] | None = None) -> 
     return parts
 
 
+def _multinomial(rng, total: int, weights: list[int]) -> list[int]:
+    """`total` units dropped one by one into cells with probability proportional to `weights` (sums to `total`)."""
+    parts = [0] * len(weights)
+    if total <= 0 or not any(weights):
+        return apportion(total, weights)
+    for i in rng.choices(range(len(weights)), weights=weights, k=total):
+        parts[i] += 1
+    return parts
+
+
 def _or(weights: list[int], fallback: list[int]) -> list[int]:
     """`weights`, or `fallback` when they are all zero (never spread a figure over cells without delivery)."""
     return weights if any(weights) else fallback
@@ -312,13 +341,17 @@ def family_cells(seed: int, ad: Ad, family: str) -> list[Cell]:
     raise ValueError(f"unknown breakdown family {family!r}")
 
 
-def _cell_weights(seed: int, ad: Ad, day: date, family: str, cells: list[Cell]) -> list[int]:
+def _cell_weights(
+    seed: int, ad: Ad, day: date, family: str, cells: list[Cell], plan: CellPlan | None = None
+) -> list[int]:
     base = stable_rng(seed, "cell-profile", ad.id, family)
     daily = stable_rng(seed, "cell-day", ad.id, family, day.isoformat())
     weights = []
     for i in range(len(cells)):
         # Some cells never deliver for this ad (an audience it does not target), the rest vary day to day.
         active = base.random() >= (0.25 if i else 0.0)
+        if plan is not None and plan.forced(cells[i]):
+            active = True  # a planted outlier cell always delivers
         w = base.lognormvariate(0.0, 1.0) * daily.lognormvariate(0.0, 0.3) if active else 0.0
         weights.append(int(w * 1_000_000))
     return weights
@@ -332,13 +365,27 @@ def _major(units: int, cur: str) -> Decimal:
     return currency.quantize(Decimal(units) * currency.quantum(cur), cur)
 
 
-def breakdown_cells(seed: int, ad: Ad, day: date, m: AdDayMetrics, family: str) -> list[tuple[Cell, AdDayMetrics]]:
+def breakdown_cells(
+    seed: int,
+    ad: Ad,
+    day: date,
+    m: AdDayMetrics,
+    family: str,
+    plan: CellPlan | None = None,
+    *,
+    random_split: bool = False,
+) -> list[tuple[Cell, AdDayMetrics]]:
     """The ad-day `m` split into the cells of one breakdown family. Additive figures of the cells sum exactly to
     `m` (spend to the cent, counts, every action figure per window); derived totals (purchase = pixel + onsite)
-    hold per cell; reach is not additive (each cell's reach is its own). Cells without impressions are left out."""
+    hold per cell; reach is not additive (each cell's reach is its own). Cells without impressions are left out.
+    `plan` (anomalies.cell_plan): planted outlier cells, which get a smaller share of the conversions.
+
+    Conversion counts are small (a few per ad-day), and a largest-remainder split of a small count hands the units
+    to the biggest cells: over weeks a 15% cell gets far fewer conversions than 15%. `random_split` instead draws
+    each conversion's cell (a multinomial, keyed like every other draw), so each cell gets its share on average."""
     cells = family_cells(seed, ad, family)
     cur = ad.profile.currency
-    weights = _cell_weights(seed, ad, day, family, cells)
+    weights = _cell_weights(seed, ad, day, family, cells, plan)
     impressions = apportion(m.impressions, weights)
     clicks = apportion(m.clicks, impressions, caps=impressions)
     links = apportion(m.inline_link_clicks, clicks, caps=clicks)
@@ -352,6 +399,12 @@ def breakdown_cells(seed: int, ad: Ad, day: date, m: AdDayMetrics, family: str) 
     for i, n in enumerate(apportion(int(lpv_total), links, caps=links)):
         if n:
             per_cell[i][("actions", "landing_page_view")] = _click_only(n)
+    by_links, by_impressions = links, impressions
+    if plan is not None and plan.conversion_factors:
+        # Conversions per click (and per impression) of the outlier cells are lower; the ad-day's total is the same.
+        factors = [plan.factor(cell) for cell in cells]
+        by_links = [round(n * 1000 * f) for n, f in zip(links, factors, strict=True)]
+        by_impressions = [round(n * 1000 * f) for n, f in zip(impressions, factors, strict=True)]
     for action_type in _COMPONENTS:
         counts = actions.get(("actions", action_type))
         if counts is None:
@@ -359,7 +412,12 @@ def breakdown_cells(seed: int, ad: Ad, day: date, m: AdDayMetrics, family: str) 
         split_counts = []
         for k, inc in enumerate(_increments(counts)):
             # Click-through conversions follow link clicks; view-through ones follow impressions.
-            split_counts.append(apportion(int(inc), _or(impressions if k == 3 else links, impressions)))
+            weights = _or(by_impressions if k == 3 else by_links, impressions)
+            if random_split:
+                draw = stable_rng(seed, "cell-split", ad.id, family, day.isoformat(), action_type, k)
+                split_counts.append(_multinomial(draw, int(inc), weights))
+            else:
+                split_counts.append(apportion(int(inc), weights))
         values = actions.get(("action_values", action_type))
         split_values = None
         if values is not None:

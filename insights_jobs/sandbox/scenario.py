@@ -8,7 +8,7 @@ compare the warehouse with.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from insights_jobs.sandbox import currency
 from insights_jobs.sandbox.aggregate import TimeIncrement, aggregate
+from insights_jobs.sandbox.anomalies import BUDGET_FOLLOWS, Anomaly, PlantedAnomaly, cell_plan, effect_on
 from insights_jobs.sandbox.metrics import AdDayMetrics, Cell, ad_day_metrics, breakdown_cells
 from insights_jobs.sandbox.model import (
     LEVELS,
@@ -84,6 +85,12 @@ class CampaignSpec:
     status: str = "ACTIVE"
     objective: str | None = None  # None: drawn from the seed
     adsets: tuple[AdSetSpec, ...] = (AdSetSpec(), AdSetSpec())
+    # None: drawn from the seed (campaign or ad set budgets, daily or lifetime). "campaign": a daily budget on the
+    # campaign (budget optimisation); "adset": a daily budget on each ad set.
+    budget: str | None = None
+    # None: drawn from the seed. Otherwise the campaign's spend scale: each ad's base spend per day in USD is this
+    # times its own lognormal draw.
+    spend_usd: float | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,21 @@ class ScenarioSpec:
     workspaces: tuple[Workspace, ...]
     anchor: date = DEFAULT_ANCHOR
     history_days: int = 180
+    # Planted anomalies (anomalies.py), applied to the daily metrics of the ads under their targets.
+    anomalies: tuple[Anomaly, ...] = ()
+    # Daily budgets sized to what their ads spend (88-98% pacing), as on Meta, instead of drawn independently.
+    paced_budgets: bool = False
+    # The scenario's "now" when no clock is passed (None: the wall clock).
+    now: datetime | None = None
+    # The name ids and draws are keyed by (None: the scenario's name). Two scenarios with the same world, seed and
+    # shape have the same objects and numbers, apart from their anomalies.
+    world: str | None = None
+    # Breakdown cells get their conversions by a random (multinomial) split rather than a largest-remainder one,
+    # which hands a small count to the biggest cells (metrics.breakdown_cells).
+    random_cell_split: bool = False
+    # None: every ad draws its own rates (CPM, CTR, conversion rates, order value: CPAs of one campaign's ads can
+    # differ tenfold). A number: the campaign draws them once and each ad varies from them by lognormal(0, spread).
+    ad_spread: float | None = None
 
 
 def _ads(*statuses: str) -> tuple[str, ...]:
@@ -406,10 +428,19 @@ class Scenario:
         self.name = name
         self.seed = seed
         self.spec = spec
-        self._clock = clock or _utc_now
+        self._world = spec.world or name
+        fixed_now = spec.now
+        self._clock = clock or ((lambda: fixed_now) if fixed_now is not None else _utc_now)
         self._index = _Index()
         self._used_ids: set[str] = set()
         self._build()
+        self._planted = self._resolve_anomalies()
+        self._anomalies_of: dict[str, tuple[Anomaly, ...]] = {}
+        for planted in self._planted:
+            for ad_id in planted.ad_ids:
+                self._anomalies_of[ad_id] = (*self._anomalies_of.get(ad_id, ()), planted.anomaly)
+        if spec.paced_budgets:
+            self._pace_budgets()
         self.tokens: dict[str, list[str]] = {w.token: list(w.account_ids) for w in spec.workspaces}
         self.as_of = as_of
         self._metrics = lru_cache(maxsize=262_144)(self._metrics_uncached)
@@ -471,7 +502,7 @@ class Scenario:
     def _new_id(self, prefix: str, *parts: object) -> str:
         attempt = 0
         while True:
-            candidate = numeric_id(prefix, 17, self.seed, self.name, *parts, attempt)
+            candidate = numeric_id(prefix, 17, self.seed, self._world, *parts, attempt)
             if candidate not in self._used_ids:
                 self._used_ids.add(candidate)
                 return candidate
@@ -484,7 +515,7 @@ class Scenario:
         for a_spec in spec.accounts:
             tz = ZoneInfo(a_spec.timezone_name)
             number = str(a_spec.number)
-            rng = stable_rng(self.seed, self.name, "account", number)
+            rng = stable_rng(self.seed, self._world, "account", number)
             account_created = max(EARLIEST_DATA, anchor - timedelta(days=history + rng.randint(30, 400)))
             account = Account(
                 id=f"act_{number}",
@@ -525,7 +556,7 @@ class Scenario:
     def _build_campaign(
         self, account: Account, tz: ZoneInfo, ci: int, c_spec: CampaignSpec, anchor: date, history: int
     ) -> None:
-        rng = stable_rng(self.seed, self.name, "campaign", account.account_id, ci)
+        rng = stable_rng(self.seed, self._world, "campaign", account.account_id, ci)
         cid = self._new_id("2385", "campaign", account.account_id, ci)
         objective = c_spec.objective or rng.choice(OBJECTIVES)
         created_day = max(EARLIEST_DATA, anchor - timedelta(days=rng.randint(min(40, history), history)))
@@ -536,8 +567,10 @@ class Scenario:
         daily_budget = lifetime_budget = None
         stop = None
         campaign_budget = rng.random() < 0.5
+        if c_spec.budget is not None:  # fixed by the spec (the draws above and below happen all the same)
+            campaign_budget = c_spec.budget == "campaign"
         if campaign_budget:
-            if rng.random() < 0.3:
+            if rng.random() < 0.3 and c_spec.budget is None:
                 days = rng.randint(60, 240)
                 stop = start + timedelta(days=days)
                 lifetime_budget = currency.to_minor(
@@ -570,8 +603,11 @@ class Scenario:
         self._index.campaigns[account.id].append(campaign)
         self._index.objects[cid] = campaign
         scale = rng.lognormvariate(3.2, 0.6)  # campaign-level spend scale in USD per ad-day
+        if c_spec.spend_usd is not None:
+            scale = c_spec.spend_usd
+        daily_only = c_spec.budget is not None
         for si, s_spec in enumerate(c_spec.adsets):
-            self._build_adset(account, tz, campaign, si, s_spec, campaign_budget, scale, anchor)
+            self._build_adset(account, tz, campaign, si, s_spec, campaign_budget, scale, anchor, daily_only=daily_only)
 
     def _build_adset(
         self,
@@ -583,8 +619,10 @@ class Scenario:
         campaign_budget: bool,
         scale: float,
         anchor: date,
+        *,
+        daily_only: bool = False,
     ) -> None:
-        rng = stable_rng(self.seed, self.name, "adset", campaign.id, si)
+        rng = stable_rng(self.seed, self._world, "adset", campaign.id, si)
         sid = self._new_id("2385", "adset", campaign.id, si)
         created_day = min(campaign.created_time.date() + timedelta(days=rng.randint(0, 7)), anchor - timedelta(days=25))
         created = max(campaign.created_time, self._local(rng, created_day, tz))
@@ -594,7 +632,7 @@ class Scenario:
         if not campaign_budget:
             daily_usd = Decimal(rng.choice(_DAILY_BUDGETS_USD)) / 2
             amount = currency.quantize(daily_usd * currency.usd_rate(account.currency), account.currency)
-            if rng.random() < 0.25:
+            if rng.random() < 0.25 and not daily_only:
                 days = rng.randint(30, 180)
                 end = start + timedelta(days=days)
                 lifetime_budget = currency.to_minor(amount * days, account.currency)
@@ -636,7 +674,7 @@ class Scenario:
         scale: float,
         anchor: date,
     ) -> None:
-        rng = stable_rng(self.seed, self.name, "ad", adset.id, ai)
+        rng = stable_rng(self.seed, self._world, "ad", adset.id, ai)
         ad_id = self._new_id("2385", "ad", adset.id, ai)
         creative_id = self._new_id("1202", "creative", adset.id, ai)
         created_day = min(adset.created_time.date() + timedelta(days=rng.randint(0, 10)), anchor - timedelta(days=20))
@@ -666,6 +704,8 @@ class Scenario:
             aov_usd=rng.uniform(25.0, 140.0),
             zero_day_prob=rng.uniform(0.02, 0.12),
         )
+        if self.spec.ad_spread is not None:
+            profile = replace(profile, **self._campaign_economics(campaign, ad_id, self.spec.ad_spread))
         ad = Ad(
             id=ad_id,
             account_id=account.account_id,
@@ -697,6 +737,97 @@ class Scenario:
         self._index.creatives[account.id].append(creative)
         self._index.objects[ad_id] = ad
         self._index.objects[creative_id] = creative
+
+    def _campaign_economics(self, campaign: Campaign, ad_id: str, spread: float) -> dict[str, float]:
+        """An ad's rates as its campaign's (one draw per campaign) times its own lognormal(0, spread) factor each."""
+        base = stable_rng(self.seed, self._world, "campaign-economics", campaign.id)
+        objective = campaign.objective
+        rates = {
+            "cpm_usd": base.uniform(6.0, 22.0),
+            "ctr": base.uniform(0.006, 0.028),
+            "link_share": base.uniform(0.55, 0.9),
+            "lpv_rate": base.uniform(0.5, 0.85),
+            "purchase_rate": {"OUTCOME_SALES": base.uniform(0.02, 0.07), "OUTCOME_LEADS": 0.0}.get(
+                objective, base.uniform(0.003, 0.012)
+            ),
+            "lead_rate": {"OUTCOME_LEADS": base.uniform(0.05, 0.14), "OUTCOME_SALES": 0.0}.get(
+                objective, base.uniform(0.002, 0.01)
+            ),
+            "aov_usd": base.uniform(25.0, 140.0),
+        }
+        own = stable_rng(self.seed, self._world, "ad-economics", ad_id)
+        out = {k: v * own.lognormvariate(0.0, spread) for k, v in rates.items()}
+        out["link_share"] = min(0.95, out["link_share"])
+        out["lpv_rate"] = min(0.95, out["lpv_rate"])
+        return out
+
+    def _resolve_anomalies(self) -> list[PlantedAnomaly]:
+        """Each anomaly of the spec with its target object and the ads under it (by spec position)."""
+        out: list[PlantedAnomaly] = []
+        for anomaly in self.spec.anomalies:
+            act = f"act_{anomaly.account}"
+            if act not in self._index.accounts:
+                raise ValueError(f"anomaly {anomaly.kind}: no account {anomaly.account} in the scenario")
+            ads = self._index.ads[act]
+            campaign_id = adset_id = None
+            object_id = act
+            try:
+                if anomaly.campaign is not None:
+                    campaign_id = object_id = self._index.campaigns[act][anomaly.campaign].id
+                    ads = [a for a in ads if a.campaign_id == campaign_id]
+                if anomaly.adset is not None:
+                    adsets = [s for s in self._index.adsets[act] if s.campaign_id == campaign_id]
+                    adset_id = object_id = adsets[anomaly.adset].id
+                    ads = [a for a in ads if a.adset_id == adset_id]
+                if anomaly.ad is not None:
+                    ads = [ads[anomaly.ad]]
+                    object_id = ads[0].id
+            except IndexError:
+                raise ValueError(f"anomaly {anomaly.kind}: its target is not in the spec: {anomaly}") from None
+            out.append(
+                PlantedAnomaly(
+                    anomaly=anomaly,
+                    level=anomaly.level,
+                    object_id=object_id,
+                    account_id=act,
+                    campaign_id=campaign_id,
+                    adset_id=adset_id,
+                    ad_ids=tuple(a.id for a in ads),
+                )
+            )
+        return out
+
+    def _expected_daily_spend(self, ad: Ad) -> Decimal:
+        """What an ad spends on an average day (account currency), with the delivery of anomalies that move their
+        budget along (a budget raised into a concentration) and are still going on."""
+        p = ad.profile
+        usd = p.base_spend_usd * 1.046 * (1.0 - p.zero_day_prob)  # E[lognormal(0, 0.3)] = e^0.045
+        for anomaly in self._anomalies_of.get(ad.id, ()):
+            if anomaly.kind in BUDGET_FOLLOWS and anomaly.end is None:
+                usd *= anomaly.factor
+        return Decimal(f"{usd:.6f}") * currency.usd_rate(p.currency)
+
+    def _pace_budgets(self) -> None:
+        """Daily budgets sized to their delivering ads' expected spend, at 88-98% pacing (Meta spends close to a
+        daily budget on average). Lifetime budgets are left as drawn."""
+        for account in self._index.accounts.values():
+            open_ads = [a for a in self._index.ads[account.id] if a.delivery_end is None]
+            for key, parent in (("campaigns", "campaign_id"), ("adsets", "adset_id")):
+                objects: list[Any] = getattr(self._index, key)[account.id]
+                for i, obj in enumerate(objects):
+                    if obj.daily_budget is None:
+                        continue
+                    spend = sum(
+                        (self._expected_daily_spend(a) for a in open_ads if getattr(a, parent) == obj.id), Decimal(0)
+                    )
+                    if not spend:
+                        continue
+                    pacing = stable_rng(self.seed, self._world, "pacing", obj.id).uniform(0.88, 0.98)
+                    step = Decimal(1) if currency.offset(account.currency) == 100 else Decimal(100)
+                    budget = max(step, (spend / Decimal(f"{pacing:.4f}") / step).to_integral_value() * step)
+                    paced = replace(obj, daily_budget=currency.to_minor(budget, account.currency))
+                    objects[i] = paced
+                    self._index.objects[obj.id] = paced
 
     # ---- objects ------------------------------------------------------------------------------------------
 
@@ -760,6 +891,10 @@ class Scenario:
         """One suggested workspace per token."""
         return list(self.spec.workspaces)
 
+    def anomalies(self) -> list[PlantedAnomaly]:
+        """The planted anomalies (spec order), each with the object it targets and the ads it touches."""
+        return list(self._planted)
+
     # ---- time ---------------------------------------------------------------------------------------------
 
     @property
@@ -786,6 +921,9 @@ class Scenario:
     def _metrics_uncached(self, ad_id: str, day: date, as_of: date | None) -> AdDayMetrics | None:
         ad = self._index.objects[ad_id]
         assert isinstance(ad, Ad)
+        planted = self._anomalies_of.get(ad_id)
+        if planted:
+            return ad_day_metrics(self.seed, ad, day, as_of, effect_on(planted, day))
         return ad_day_metrics(self.seed, ad, day, as_of)
 
     def _cells_uncached(
@@ -796,6 +934,10 @@ class Scenario:
             return []
         ad = self._index.objects[ad_id]
         assert isinstance(ad, Ad)
+        planted = self._anomalies_of.get(ad_id)
+        if planted or self.spec.random_cell_split:
+            plan = cell_plan(planted, family, day) if planted else None
+            return breakdown_cells(self.seed, ad, day, m, family, plan, random_split=self.spec.random_cell_split)
         return breakdown_cells(self.seed, ad, day, m, family)
 
     def ad_day(self, ad: Ad | str, day: date) -> AdDayMetrics | None:
