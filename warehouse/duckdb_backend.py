@@ -19,6 +19,9 @@ from warehouse.sql import check_identifier, check_params, to_duckdb
 # A batch's rows are committed in transactions of about this many rows: one commit per page made loading twice as
 # slow (a WAL sync each), one per batch kept the whole batch in memory (bench/load/README.md).
 COMMIT_ROWS = 200_000
+# Pages are inserted a few at a time: one INSERT per 500-row page spent half its time in per-statement work, while
+# an INSERT of ~50k rows is scanned in parallel (bench/load/README.md). Bounded, so memory stays flat.
+INSERT_ROWS = 50_000
 
 
 class DuckDBBatchWriter:
@@ -33,6 +36,9 @@ class DuckDBBatchWriter:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         self._uncommitted_rows = 0
+        # per table: Arrow pages not yet inserted, and their row count
+        self._pending: dict[str, list[pa.Table]] = {}
+        self._pending_rows: dict[str, int] = {}
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
@@ -46,26 +52,41 @@ class DuckDBBatchWriter:
         spec = check_table(table)
         if not rows:
             return
-        # read at every append, not cached: a caller may set batch.batch_id after open_batch (tests replaying
-        # known batches do)
-        k = self.batch.key
-        stamp = {"workspace_id": k.workspace_id, "account_id": k.account_id, "batch_id": self.batch.batch_id}
-        arrow = arrow_rows(spec, rows, stamp)
+        # Converted (and type-checked) now; the batch ids are set by the INSERT, as constants.
+        arrow = arrow_rows(spec, rows)
         with self._lock:
-            con = self._connection()
-            self._wh._insert(spec, arrow, con)
-            self._uncommitted_rows += len(rows)
+            self._pending.setdefault(table, []).append(arrow)
+            self._pending_rows[table] = self._pending_rows.get(table, 0) + len(arrow)
+            if self._pending_rows[table] >= self._wh.insert_rows:
+                self._flush(table)
             if self._uncommitted_rows >= self._wh.commit_rows:
+                con = self._connection()
                 con.execute("COMMIT")
                 con.execute("BEGIN TRANSACTION")
                 self._uncommitted_rows = 0
         self.batch.row_counts[table] = self.batch.row_counts.get(table, 0) + len(rows)
+
+    def _flush(self, table: str) -> None:
+        """Insert the table's pending pages in one statement (under self._lock)."""
+        pages = self._pending.pop(table, [])
+        self._pending_rows.pop(table, None)
+        if not pages:
+            return
+        # read at flush, not cached: a caller may set batch.batch_id after open_batch (tests replaying known
+        # batches do)
+        k = self.batch.key
+        stamp = {"workspace_id": k.workspace_id, "account_id": k.account_id, "batch_id": self.batch.batch_id}
+        rows = pages[0] if len(pages) == 1 else pa.concat_tables(pages)
+        self._wh._insert(check_table(table), rows, self._connection(), stamp)
+        self._uncommitted_rows += len(rows)
 
     def commit(self) -> Batch:
         if self._committed:
             return self.batch
         manifest = arrow_rows(MANIFEST, [self.batch.manifest_row(self._wh._clock())])
         with self._lock:
+            for table in list(self._pending):
+                self._flush(table)
             con = self._connection()
             self._wh._insert(MANIFEST, manifest, con)
             try:
@@ -98,9 +119,11 @@ class DuckDBWarehouse:
         read_only: bool = False,
         clock: Callable[[], datetime] | None = None,
         commit_rows: int = COMMIT_ROWS,
+        insert_rows: int = INSERT_ROWS,
     ) -> None:
         self.path = Path(path)
         self.commit_rows = commit_rows
+        self.insert_rows = insert_rows
         # when batches start and complete (the manifest's timestamps); tests pin it to replay batches exactly
         self._clock = clock or (lambda: datetime.now(UTC))
         if not read_only:
@@ -190,21 +213,31 @@ class DuckDBWarehouse:
     def open_batch(self, key: BatchKey, params: Mapping[str, Any]) -> DuckDBBatchWriter:
         return DuckDBBatchWriter(self, Batch(key=key, params=params, started_at=self._clock()))
 
-    def _insert(self, table: Table, rows: pa.Table, con: duckdb.DuckDBPyConnection | None = None) -> None:
-        """Insert Arrow rows; on `con` (a batch's own cursor) or, by default, on the shared connection."""
+    def _insert(
+        self,
+        table: Table,
+        rows: pa.Table,
+        con: duckdb.DuckDBPyConnection | None = None,
+        stamp: Mapping[str, str] | None = None,
+    ) -> None:
+        """Insert Arrow rows; on `con` (a batch's own cursor) or, by default, on the shared connection. `stamp`:
+        constant string columns set by the INSERT (bound parameters) instead of the rows' own."""
+        stamp = stamp or {}
         cols = ", ".join(self._name(c) for c in table.column_names)
-        sql = f"INSERT INTO {self.table_ref(table.schema, table.name)} ({cols}) SELECT {cols} FROM _sentrum_rows"
+        values = ", ".join("?" if c in stamp else self._name(c) for c in table.column_names)
+        params = [stamp[c] for c in table.column_names if c in stamp]
+        sql = f"INSERT INTO {self.table_ref(table.schema, table.name)} ({cols}) SELECT {values} FROM _sentrum_rows"
         if con is not None:
-            self._insert_on(con, sql, rows)
+            self._insert_on(con, sql, rows, params)
         else:
             with self._lock:
-                self._insert_on(self._con, sql, rows)
+                self._insert_on(self._con, sql, rows, params)
 
     @staticmethod
-    def _insert_on(con: duckdb.DuckDBPyConnection, sql: str, rows: pa.Table) -> None:
+    def _insert_on(con: duckdb.DuckDBPyConnection, sql: str, rows: pa.Table, params: list[Any] | None = None) -> None:
         con.register("_sentrum_rows", rows)
         try:
-            con.execute(sql)
+            con.execute(sql, params or None)
         except duckdb.Error as exc:
             raise WarehouseError(f"DuckDB insert failed: {exc}") from exc
         finally:
