@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,13 @@ from warehouse.sql import check_identifier, check_params, to_duckdb
 # A batch's rows are committed in transactions of about this many rows: one commit per page made loading twice as
 # slow (a WAL sync each), one per batch kept the whole batch in memory (bench/load/README.md).
 COMMIT_ROWS = 200_000
-# Pages are inserted a few at a time: one INSERT per 500-row page spent half its time in per-statement work, while
-# an INSERT of ~50k rows is scanned in parallel (bench/load/README.md). Bounded, so memory stays flat.
-INSERT_ROWS = 50_000
+# Pages are inserted many at a time: one INSERT per 500-row page spent half its time in per-statement work, while a
+# large INSERT is scanned in parallel; ~200k rows (one INSERT, then a COMMIT) measured fastest (bench/load/README.md).
+# Bounded per table and batch, so memory stays flat however many pages a batch has.
+INSERT_ROWS = 200_000
+# Inserts run on these threads while the caller normalises the next pages (DuckDB releases the GIL). Each batch has
+# at most one insert in flight, so its statements stay in order on its cursor and memory stays bounded.
+_INSERTS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="duckdb-insert")
 
 
 class DuckDBBatchWriter:
@@ -39,6 +45,7 @@ class DuckDBBatchWriter:
         # per table: Arrow pages not yet inserted, and their row count
         self._pending: dict[str, list[pa.Table]] = {}
         self._pending_rows: dict[str, int] = {}
+        self._inflight: Future[None] | None = None
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
@@ -59,15 +66,11 @@ class DuckDBBatchWriter:
             self._pending_rows[table] = self._pending_rows.get(table, 0) + len(arrow)
             if self._pending_rows[table] >= self._wh.insert_rows:
                 self._flush(table)
-            if self._uncommitted_rows >= self._wh.commit_rows:
-                con = self._connection()
-                con.execute("COMMIT")
-                con.execute("BEGIN TRANSACTION")
-                self._uncommitted_rows = 0
         self.batch.row_counts[table] = self.batch.row_counts.get(table, 0) + len(rows)
 
     def _flush(self, table: str) -> None:
-        """Insert the table's pending pages in one statement (under self._lock)."""
+        """Hand the table's pending pages to an insert thread, as one statement, after the batch's previous insert
+        has finished (under self._lock). An error of the previous insert is raised here."""
         pages = self._pending.pop(table, [])
         self._pending_rows.pop(table, None)
         if not pages:
@@ -77,8 +80,24 @@ class DuckDBBatchWriter:
         k = self.batch.key
         stamp = {"workspace_id": k.workspace_id, "account_id": k.account_id, "batch_id": self.batch.batch_id}
         rows = pages[0] if len(pages) == 1 else pa.concat_tables(pages)
-        self._wh._insert(check_table(table), rows, self._connection(), stamp)
+        con = self._connection()
+        self._wait()
+        self._inflight = _INSERTS.submit(self._insert, con, check_table(table), rows, stamp)
+
+    def _insert(self, con: duckdb.DuckDBPyConnection, spec: Table, rows: pa.Table, stamp: dict[str, str]) -> None:
+        """On an insert thread: the INSERT, then a COMMIT when enough rows are uncommitted."""
+        self._wh._insert(spec, rows, con, stamp)
         self._uncommitted_rows += len(rows)
+        if self._uncommitted_rows >= self._wh.commit_rows:
+            con.execute("COMMIT")
+            con.execute("BEGIN TRANSACTION")
+            self._uncommitted_rows = 0
+
+    def _wait(self) -> None:
+        """Wait for the batch's insert in flight; its error (a WarehouseError) is raised here."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            inflight.result()
 
     def commit(self) -> Batch:
         if self._committed:
@@ -87,6 +106,7 @@ class DuckDBBatchWriter:
         with self._lock:
             for table in list(self._pending):
                 self._flush(table)
+            self._wait()
             con = self._connection()
             self._wh._insert(MANIFEST, manifest, con)
             try:
@@ -102,6 +122,9 @@ class DuckDBBatchWriter:
     def _abandon(self) -> None:
         """The warehouse is closing under an uncommitted batch: roll it back (nothing of it was ever visible)."""
         with self._lock:
+            # the batch is being thrown away: its insert's error no longer matters
+            with contextlib.suppress(Exception):
+                self._wait()
             if self._con is not None:
                 try:
                     self._con.close()
@@ -241,7 +264,9 @@ class DuckDBWarehouse:
         except duckdb.Error as exc:
             raise WarehouseError(f"DuckDB insert failed: {exc}") from exc
         finally:
-            con.unregister("_sentrum_rows")
+            # after a failed statement the transaction is aborted and unregistering fails too: keep the first error
+            with contextlib.suppress(duckdb.Error):
+                con.unregister("_sentrum_rows")
 
     # -- SQL ------------------------------------------------------------------------------------------------
     def _run(self, sql: str, params: Mapping[str, Any] | None) -> duckdb.DuckDBPyConnection:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from tests.warehouse.test_contract import insight, visible
 from warehouse import MANIFEST, BatchKey, DuckDBWarehouse
 
@@ -60,4 +62,18 @@ def test_a_batch_left_uncommitted_leaves_nothing_visible(tmp_path):
             batch.append("meta_insights", [insight(f"ad_{page}", D1, "1.00"), insight(f"bd_{page}", D1, "2.00")])
         # the process dies here: closing abandons the batch
     with DuckDBWarehouse(path, read_only=True) as wh:
+        assert visible(wh) == []
+
+
+def test_an_insert_failing_on_its_thread_fails_the_batch_commit(tmp_path):
+    from warehouse import WarehouseError
+
+    with DuckDBWarehouse(tmp_path / "w.duckdb", insert_rows=1) as wh:
+        wh.ensure_raw()
+        wh.execute(f"drop table {wh.table_ref('raw', 'meta_insights_actions')}")
+        batch = wh.open_batch(BatchKey("acme", "act_1", "ad_daily", D1, D1), {})
+        batch.append("meta_insights", [insight("ad_1", D1, "1.00")])
+        batch.append("meta_insights_actions", [action("ad_1", "value", "1")])  # inserted on an insert thread
+        with pytest.raises(WarehouseError, match="meta_insights_actions"):
+            batch.commit()
         assert visible(wh) == []
