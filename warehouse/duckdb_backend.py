@@ -89,8 +89,11 @@ class DuckDBBatchWriter:
         self._wh._insert(spec, rows, con, stamp)
         self._uncommitted_rows += len(rows)
         if self._uncommitted_rows >= self._wh.commit_rows:
-            con.execute("COMMIT")
-            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute("COMMIT")
+                con.execute("BEGIN TRANSACTION")
+            except duckdb.Error as exc:
+                raise WarehouseError(f"DuckDB could not commit rows of batch {self.batch.batch_id}: {exc}") from exc
             self._uncommitted_rows = 0
 
     def _wait(self) -> None:
