@@ -1,7 +1,7 @@
 """Meta Marketing API extraction: read-only SDK client, rate-limit governor, async report runs with splitting,
 error policy, windows, normalisation. See README.md.
 
-`insights_jobs.sandbox` is the local Graph API simulator used by the demo, the tests and the benchmarks.
+The local Graph API simulator used by the demo, the tests and the benchmarks is its own room, `graph_sandbox`.
 """
 
 from insights_jobs.client import ReadOnlyViolation, check_read_only, make_api

@@ -254,7 +254,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox_serve(args: argparse.Namespace) -> int:
-    from insights_jobs.sandbox import serve
+    from graph_sandbox import serve
 
     try:
         serve(

@@ -56,7 +56,7 @@ def mart_summary(duckdb_file) -> str:
 
 
 def run_demo(port: int = 0, scenario: str = "demo") -> int:
-    from insights_jobs.sandbox import SandboxServer
+    from graph_sandbox import SandboxServer
 
     with SandboxServer(scenario, port=port, job_seconds=1.0) as server:
         # This process's settings now point at the sandbox, like any other Graph API endpoint.

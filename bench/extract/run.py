@@ -37,11 +37,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from graph_sandbox import SandboxServer, Scenario  # noqa: E402
+from graph_sandbox.metrics import CONVERSION_TYPES  # noqa: E402
 from insights_jobs import ExtractConfig, RateGovernor, Window, WorkspaceJob, extract_workspaces  # noqa: E402
 from insights_jobs.normalize import BREAKDOWNS  # noqa: E402
 from insights_jobs.reports import REPORTS  # noqa: E402
-from insights_jobs.sandbox import SandboxServer, Scenario  # noqa: E402
-from insights_jobs.sandbox.metrics import CONVERSION_TYPES  # noqa: E402
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 # 30 days with 60,440 ad-day rows in the `bench` scenario (seed 42), the size the peers' figure was measured on

@@ -48,7 +48,7 @@ def main() -> int:
     ap.add_argument("--work", default=str(ROOT / "bench" / ".work" / "orchestration"))
     args = ap.parse_args()
 
-    from insights_jobs.sandbox import SandboxServer, Scenario
+    from graph_sandbox import SandboxServer, Scenario
     from secret_store import LocalSecretStore
 
     home = Path(args.work)

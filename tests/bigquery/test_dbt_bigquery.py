@@ -92,9 +92,9 @@ class RecordingSink:
 
 
 def record_extraction() -> list[Recorded]:
+    from graph_sandbox import SandboxServer, Scenario
     from insights_jobs import ExtractConfig, Window
     from insights_jobs.extract import extract_workspace
-    from insights_jobs.sandbox import SandboxServer, Scenario
 
     sink = RecordingSink()
     scenario = Scenario("small", 11)

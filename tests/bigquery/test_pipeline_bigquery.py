@@ -10,8 +10,8 @@ from decimal import Decimal
 import dagster as dg
 import pytest
 
+from graph_sandbox import SandboxServer, Scenario
 from insights_jobs import Window
-from insights_jobs.sandbox import SandboxServer, Scenario
 from orchestration.definitions import build_definitions
 from orchestration.resources import registry_resource, secret_store_resource
 from orchestration.runner import sync_workspace

@@ -12,8 +12,8 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 
-from insights_jobs.sandbox import DIAGNOSTICS_LAST_DAY, DIAGNOSTICS_NIGHT, Anomaly, SandboxServer, Scenario
-from insights_jobs.sandbox.metrics import FAMILY_OF
+from graph_sandbox import DIAGNOSTICS_LAST_DAY, DIAGNOSTICS_NIGHT, Anomaly, SandboxServer, Scenario
+from graph_sandbox.metrics import FAMILY_OF
 from tests.e2e.conftest import CONVERSION_TYPES, make_env
 
 SEED = 42

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from insights_jobs.sandbox import SandboxServer, Scenario
+from graph_sandbox import SandboxServer, Scenario
 
 SENTRUM = str(Path(sys.executable).with_name("sentrum"))
 # Conversions as the marts define them by default (dbt var sentrum_conversion_action_types).

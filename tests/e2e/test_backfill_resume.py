@@ -8,7 +8,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from insights_jobs.sandbox import GraphError
+from graph_sandbox import GraphError
 from tests.e2e.conftest import make_env
 
 START, END = date(2026, 9, 1), date(2026, 9, 25)  # three chunks of at most 10 days

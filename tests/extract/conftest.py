@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from graph_sandbox import SandboxServer, Scenario
 from insights_jobs import ExtractConfig, RateGovernor, Window, WorkspaceJob, WorkspaceResult, extract_workspaces
-from insights_jobs.sandbox import SandboxServer, Scenario
 from tests.extract.memsink import MemorySink
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

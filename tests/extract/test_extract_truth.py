@@ -7,9 +7,9 @@ import json
 from collections import Counter
 from datetime import date
 
+from graph_sandbox import SandboxServer, Scenario
 from insights_jobs import REPORTS, ExtractConfig
 from insights_jobs.client import check_read_only
-from insights_jobs.sandbox import SandboxServer, Scenario
 from tests.extract.conftest import OCTOBER, fast_config, governor
 from tests.extract.truth import diff
 

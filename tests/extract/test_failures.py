@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
+from graph_sandbox import SandboxServer, Scenario
 from insights_jobs import Window
-from insights_jobs.sandbox import SandboxServer, Scenario
 from tests.extract.conftest import fast_config, governor
 from tests.extract.memsink import MemorySink
 from tests.extract.truth import diff
@@ -120,7 +120,7 @@ def test_an_unreadable_slice_is_recorded_and_keeps_the_previous_nights_data(demo
 
 
 def test_a_throttled_account_waits_alone_while_the_others_go_on(demo: Scenario, extract) -> None:
-    from insights_jobs.sandbox import GraphError
+    from graph_sandbox import GraphError
 
     throttled = []
 

@@ -7,10 +7,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from graph_sandbox import Scenario
+from graph_sandbox.metrics import CONVERSION_TYPES
 from insights_jobs.normalize import BREAKDOWNS
 from insights_jobs.reports import REPORTS
-from insights_jobs.sandbox import Scenario
-from insights_jobs.sandbox.metrics import CONVERSION_TYPES
 
 METRICS = ("spend", "impressions", "clicks", "inline_link_clicks", "reach")
 

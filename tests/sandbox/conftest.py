@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from insights_jobs.sandbox import SandboxServer, Scenario
+from graph_sandbox import SandboxServer, Scenario
 
 # A fixed "now" so the tests do not depend on the machine's date (data exists up to the account's today).
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

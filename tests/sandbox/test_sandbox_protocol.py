@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from insights_jobs.sandbox import SandboxServer, Scenario
+from graph_sandbox import SandboxServer, Scenario
 
 ACME = "sandbox-token-acme"
 GLOBEX = "sandbox-token-globex"
@@ -636,7 +636,7 @@ def test_latency_and_loopback_only(demo: Scenario) -> None:
 
 
 def test_fault_hook_can_inject_errors(demo: Scenario, graph) -> None:
-    from insights_jobs.sandbox import GraphError
+    from graph_sandbox import GraphError
 
     def hook(info):
         return GraphError(2, "Service temporarily unavailable", transient=True) if info.insights else None
@@ -648,7 +648,7 @@ def test_fault_hook_can_inject_errors(demo: Scenario, graph) -> None:
 
 
 def test_serve_runs_in_the_foreground_until_sigterm() -> None:
-    code = "from insights_jobs.sandbox import serve; serve(0, 'small', seed=7, job_seconds=0.1)"
+    code = "from graph_sandbox import serve; serve(0, 'small', seed=7, job_seconds=0.1)"
     proc = subprocess.Popen([sys.executable, "-u", "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

@@ -20,7 +20,7 @@ from facebook_business.api import FacebookAdsApi
 from facebook_business.exceptions import FacebookRequestError
 from facebook_business.session import FacebookSession
 
-from insights_jobs.sandbox import (
+from graph_sandbox import (
     SCENARIOS,
     WINDOWS,
     ActionValue,
@@ -29,7 +29,7 @@ from insights_jobs.sandbox import (
     TruthRow,
     demo_workspaces,
 )
-from insights_jobs.sandbox.currency import ZERO_DECIMAL_CURRENCIES
+from graph_sandbox.currency import ZERO_DECIMAL_CURRENCIES
 
 ACME = "sandbox-token-acme"
 SINCE, UNTIL = date(2026, 10, 1), date(2026, 10, 14)
@@ -334,7 +334,7 @@ def test_determinism_across_instances_and_processes(demo: Scenario) -> None:
     # Another interpreter with another hash seed builds the very same world.
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); from datetime import datetime, UTC;"
-        "import test_sandbox_sdk as t; from insights_jobs.sandbox import Scenario;"
+        "import test_sandbox_sdk as t; from graph_sandbox import Scenario;"
         "print(t._digest(Scenario('demo', 42, clock=lambda: datetime(2026, 11, 27, 12, tzinfo=UTC))))"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}

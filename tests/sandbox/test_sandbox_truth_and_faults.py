@@ -14,9 +14,9 @@ from decimal import Decimal
 import pytest
 from conftest import ACME, fixed_clock
 
-from insights_jobs.sandbox import SandboxServer, Scenario
-from insights_jobs.sandbox.faults import FaultSpec, Poison
-from insights_jobs.sandbox.metrics import FAMILIES, apportion
+from graph_sandbox import SandboxServer, Scenario
+from graph_sandbox.faults import FaultSpec, Poison
+from graph_sandbox.metrics import FAMILIES, apportion
 
 SINCE, UNTIL = date(2026, 10, 1), date(2026, 10, 10)
 TIME_RANGE = {"since": SINCE.isoformat(), "until": UNTIL.isoformat()}
@@ -193,7 +193,7 @@ def test_calls_past_the_budget_are_throttled_with_metas_errors(demo: Scenario, g
 
 
 def test_whole_minutes_to_regain_access_on_a_real_window() -> None:
-    from insights_jobs.sandbox.usage import CallScope, UsageTracker
+    from graph_sandbox.usage import CallScope, UsageTracker
 
     clock = [0.0]
     tracker = UsageTracker(2, accounts=1, business_accounts={"9": 1}, clock=lambda: clock[0])
@@ -296,7 +296,7 @@ def test_poison_fails_every_request_covering_it(demo: Scenario, graph) -> None:
 
 def test_serve_takes_faults_and_budgets_from_the_command_line() -> None:
     code = (
-        "from insights_jobs.sandbox import serve; "
+        "from graph_sandbox import serve; "
         "serve(0, 'small', seed=7, job_seconds=0.1, faults='expired_token=act_1201', calls_per_minute=50)"
     )
     proc = subprocess.Popen([sys.executable, "-u", "-c", code], stdout=subprocess.PIPE, text=True)
@@ -316,6 +316,6 @@ def test_serve_takes_faults_and_budgets_from_the_command_line() -> None:
             proc.kill()
             proc.wait()
     with pytest.raises(ValueError, match="unknown fault"):
-        from insights_jobs.sandbox import serve
+        from graph_sandbox import serve
 
         serve(0, "small", faults="nonsense=1")

@@ -76,7 +76,7 @@ def test_error_policy(code, subcode, http, action):
 def test_hooks_see_every_call_and_failed_replies_headers():
     from facebook_business.exceptions import FacebookRequestError
 
-    from insights_jobs.sandbox import SandboxServer, Scenario
+    from graph_sandbox import SandboxServer, Scenario
 
     seen = []
     with SandboxServer(Scenario("small", 7), job_seconds=0) as server:
@@ -102,8 +102,8 @@ def test_hooks_see_every_call_and_failed_replies_headers():
 
 
 def test_a_garbled_reply_is_an_error_not_data():
+    from graph_sandbox import SandboxServer, Scenario
     from insights_jobs.errors import MalformedResponse
-    from insights_jobs.sandbox import SandboxServer, Scenario
 
     with SandboxServer(Scenario("small", 7), faults="badjson=1.0") as server:
         api = make_api("sandbox-token-small-b", server.url, "v26.0")

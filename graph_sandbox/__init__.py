@@ -6,18 +6,18 @@ Stdlib only. See README.md in this folder.
 
 from __future__ import annotations
 
-from insights_jobs.sandbox.anomalies import Anomaly, PlantedAnomaly
+from graph_sandbox.anomalies import Anomaly, PlantedAnomaly
 
 # Registers the diagnostics scenarios (diagnostics_planted, diagnostics_clean) by name.
-from insights_jobs.sandbox.diagnostics_scenarios import (
+from graph_sandbox.diagnostics_scenarios import (
     DIAGNOSTICS_LAST_DAY,
     DIAGNOSTICS_NIGHT,
     DIAGNOSTICS_NOW,
     diagnostics_clock,
 )
-from insights_jobs.sandbox.errors import GraphError
-from insights_jobs.sandbox.graph import CallInfo, GraphApp, RequestRecord
-from insights_jobs.sandbox.model import (
+from graph_sandbox.errors import GraphError
+from graph_sandbox.graph import CallInfo, GraphApp, RequestRecord
+from graph_sandbox.model import (
     LEVELS,
     WINDOWS,
     Account,
@@ -28,7 +28,7 @@ from insights_jobs.sandbox.model import (
     Creative,
     TruthRow,
 )
-from insights_jobs.sandbox.scenario import (
+from graph_sandbox.scenario import (
     SCENARIOS,
     AccountSpec,
     AdSetSpec,
@@ -40,7 +40,7 @@ from insights_jobs.sandbox.scenario import (
     generate_spec,
     register_scenario,
 )
-from insights_jobs.sandbox.server import SandboxServer, serve
+from graph_sandbox.server import SandboxServer, serve
 
 __all__ = [
     "DIAGNOSTICS_LAST_DAY",

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from insights_jobs.sandbox import errors
+from graph_sandbox import errors
 
 # Parameters that may change between the pages of one listing.
 PAGE_PARAMS = frozenset({"after", "before", "limit", "summary", "fields", "access_token", "appsecret_proof"})

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
-from insights_jobs.sandbox import errors, insights, objects, paging
-from insights_jobs.sandbox.errors import GraphError
-from insights_jobs.sandbox.faults import FaultInjector, FaultSpec
-from insights_jobs.sandbox.jobs import (
+from graph_sandbox import errors, insights, objects, paging
+from graph_sandbox.errors import GraphError
+from graph_sandbox.faults import FaultInjector, FaultSpec
+from graph_sandbox.jobs import (
     COMPLETED,
     DEFAULT_REPORT_RUN_FIELDS,
     FAILED,
@@ -28,8 +28,8 @@ from insights_jobs.sandbox.jobs import (
     ReportRun,
     ReportRunStore,
 )
-from insights_jobs.sandbox.model import Account, Ad, AdSet, Campaign, Creative, TruthRow
-from insights_jobs.sandbox.params import (
+from graph_sandbox.model import Account, Ad, AdSet, Campaign, Creative, TruthRow
+from graph_sandbox.params import (
     Filter,
     parse_fields,
     parse_filtering,
@@ -37,9 +37,9 @@ from insights_jobs.sandbox.params import (
     parse_limit,
     parse_list,
 )
-from insights_jobs.sandbox.rng import numeric_id
-from insights_jobs.sandbox.scenario import Scenario
-from insights_jobs.sandbox.usage import CallScope, UsageTracker
+from graph_sandbox.rng import numeric_id
+from graph_sandbox.scenario import Scenario
+from graph_sandbox.usage import CallScope, UsageTracker
 
 log = logging.getLogger(__name__)
 

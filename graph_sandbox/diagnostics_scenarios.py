@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from insights_jobs.sandbox.anomalies import Anomaly
-from insights_jobs.sandbox.scenario import (
+from graph_sandbox.anomalies import Anomaly
+from graph_sandbox.scenario import (
     AccountSpec,
     AdSetSpec,
     CampaignSpec,

@@ -23,10 +23,10 @@ from types import TracebackType
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlsplit
 
-from insights_jobs.sandbox import errors
-from insights_jobs.sandbox.faults import FaultSpec
-from insights_jobs.sandbox.graph import FaultHook, GraphApp, RequestRecord
-from insights_jobs.sandbox.scenario import Scenario
+from graph_sandbox import errors
+from graph_sandbox.faults import FaultSpec
+from graph_sandbox.graph import FaultHook, GraphApp, RequestRecord
+from graph_sandbox.scenario import Scenario
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
 MAX_BODY_BYTES = 8 * 1024 * 1024

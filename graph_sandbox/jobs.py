@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from insights_jobs.sandbox.insights import InsightsQuery
-from insights_jobs.sandbox.model import Account, TruthRow
+from graph_sandbox.insights import InsightsQuery
+from graph_sandbox.model import Account, TruthRow
 
 NOT_STARTED = "Job Not Started"
 STARTED = "Job Started"

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
-from insights_jobs.sandbox.metrics import FAMILY_OF, AdDayMetrics, Cell
-from insights_jobs.sandbox.model import LEVELS, WINDOWS, Account, ActionValue, Ad, TruthRow
-from insights_jobs.sandbox.rng import stable_unit
+from graph_sandbox.metrics import FAMILY_OF, AdDayMetrics, Cell
+from graph_sandbox.model import LEVELS, WINDOWS, Account, ActionValue, Ad, TruthRow
+from graph_sandbox.rng import stable_unit
 
 TimeIncrement = int | str  # 1..90, "monthly" or "all_days"
 CellsOf = Callable[[Ad, date, str], list[tuple[Cell, AdDayMetrics]]]

@@ -9,12 +9,12 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from insights_jobs.sandbox import currency, errors
-from insights_jobs.sandbox.aggregate import TimeIncrement, breakdown_family
-from insights_jobs.sandbox.metrics import CONVERSION_TYPES, FAMILY_OF
-from insights_jobs.sandbox.model import LEVELS, RETURNED_WINDOWS, Account, Ad, TruthRow
-from insights_jobs.sandbox.objects import compile_filters
-from insights_jobs.sandbox.params import (
+from graph_sandbox import currency, errors
+from graph_sandbox.aggregate import TimeIncrement, breakdown_family
+from graph_sandbox.metrics import CONVERSION_TYPES, FAMILY_OF
+from graph_sandbox.model import LEVELS, RETURNED_WINDOWS, Account, Ad, TruthRow
+from graph_sandbox.objects import compile_filters
+from graph_sandbox.params import (
     Filter,
     parse_fields,
     parse_filtering,
@@ -22,7 +22,7 @@ from insights_jobs.sandbox.params import (
     parse_list,
     parse_time_range,
 )
-from insights_jobs.sandbox.scenario import Scenario
+from graph_sandbox.scenario import Scenario
 
 # Fields the sandbox computes. Anything else fails as Meta fails an unknown insights field.
 INSIGHTS_FIELDS: tuple[str, ...] = (

@@ -6,8 +6,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from insights_jobs.sandbox import errors
-from insights_jobs.sandbox.model import (
+from graph_sandbox import errors
+from graph_sandbox.model import (
     EFFECTIVE_STATUSES,
     HIDDEN_BY_DEFAULT,
     Account,
@@ -16,8 +16,8 @@ from insights_jobs.sandbox.model import (
     Campaign,
     Creative,
 )
-from insights_jobs.sandbox.params import FieldSpec, Filter
-from insights_jobs.sandbox.scenario import Scenario, meta_time
+from graph_sandbox.params import FieldSpec, Filter
+from graph_sandbox.scenario import Scenario, meta_time
 
 Getter = Callable[[Any, Scenario], Any]
 

@@ -15,11 +15,11 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from insights_jobs.sandbox import currency
-from insights_jobs.sandbox.aggregate import TimeIncrement, aggregate
-from insights_jobs.sandbox.anomalies import BUDGET_FOLLOWS, Anomaly, PlantedAnomaly, cell_plan, effect_on
-from insights_jobs.sandbox.metrics import AdDayMetrics, Cell, ad_day_metrics, breakdown_cells
-from insights_jobs.sandbox.model import (
+from graph_sandbox import currency
+from graph_sandbox.aggregate import TimeIncrement, aggregate
+from graph_sandbox.anomalies import BUDGET_FOLLOWS, Anomaly, PlantedAnomaly, cell_plan, effect_on
+from graph_sandbox.metrics import AdDayMetrics, Cell, ad_day_metrics, breakdown_cells
+from graph_sandbox.model import (
     LEVELS,
     Account,
     Ad,
@@ -29,7 +29,7 @@ from insights_jobs.sandbox.model import (
     Creative,
     TruthRow,
 )
-from insights_jobs.sandbox.rng import numeric_id, stable_rng
+from graph_sandbox.rng import numeric_id, stable_rng
 
 # Object dates are laid out relative to this fixed day, so a scenario does not change from day to day.
 DEFAULT_ANCHOR = date(2026, 11, 1)

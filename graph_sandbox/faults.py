@@ -29,8 +29,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from insights_jobs.sandbox.errors import GraphError
-from insights_jobs.sandbox.rng import stable_unit
+from graph_sandbox.errors import GraphError
+from graph_sandbox.rng import stable_unit
 
 RATE_KEYS = ("transient", "ratelimit", "jobfail", "stuck", "badjson")
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from insights_jobs.sandbox import errors
+from graph_sandbox import errors
 
 FILTER_OPERATORS = frozenset(
     {

@@ -14,12 +14,12 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from insights_jobs.sandbox import currency
-from insights_jobs.sandbox.model import Ad
-from insights_jobs.sandbox.rng import binomial, poisson, stable_rng
+from graph_sandbox import currency
+from graph_sandbox.model import Ad
+from graph_sandbox.rng import binomial, poisson, stable_rng
 
 if TYPE_CHECKING:
-    from insights_jobs.sandbox.anomalies import CellPlan, Effect
+    from graph_sandbox.anomalies import CellPlan, Effect
 
 # Spend is lighter at weekends (Mon..Sun).
 _WEEKDAY_FACTOR = (1.05, 1.08, 1.06, 1.02, 0.97, 0.9, 0.92)
