@@ -15,8 +15,8 @@ from graph_sandbox.diagnostics_scenarios import (
     DIAGNOSTICS_NOW,
     diagnostics_clock,
 )
-from graph_sandbox.errors import GraphError
 from graph_sandbox.graph import CallInfo, GraphApp, RequestRecord
+from graph_sandbox.graph_errors import GraphError
 from graph_sandbox.model import (
     LEVELS,
     WINDOWS,

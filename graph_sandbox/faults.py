@@ -29,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from graph_sandbox.errors import GraphError
+from graph_sandbox.graph_errors import GraphError
 from graph_sandbox.rng import stable_unit
 
 RATE_KEYS = ("transient", "ratelimit", "jobfail", "stuck", "badjson")

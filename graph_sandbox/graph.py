@@ -17,10 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
-from graph_sandbox import errors, insights, objects, paging
-from graph_sandbox.errors import GraphError
-from graph_sandbox.faults import FaultInjector, FaultSpec
-from graph_sandbox.jobs import (
+from graph_sandbox import graph_errors, insights, objects, paging
+from graph_sandbox.async_report_runs import (
     COMPLETED,
     DEFAULT_REPORT_RUN_FIELDS,
     FAILED,
@@ -28,6 +26,8 @@ from graph_sandbox.jobs import (
     ReportRun,
     ReportRunStore,
 )
+from graph_sandbox.faults import FaultInjector, FaultSpec
+from graph_sandbox.graph_errors import GraphError
 from graph_sandbox.model import Account, Ad, AdSet, Campaign, Creative, TruthRow
 from graph_sandbox.params import (
     Filter,
@@ -284,7 +284,7 @@ class GraphApp:
             error, status, body = e, e.http_status, e.body()
         except Exception:
             log.exception("sandbox failed on %s %s", call.method, call.path)
-            error = errors.internal_error()
+            error = graph_errors.internal_error()
             status, body = error.http_status, error.body()
         if headers is None:  # refused before admission (bad token, unknown path, expired session): still counted
             headers = self.usage.record(self._scope(call))
@@ -306,17 +306,17 @@ class GraphApp:
     def _route(self, call: _Call) -> Callable[[], Any]:
         segments = [unquote(s) for s in call.path.split("/") if s]
         if not segments or not VERSION_RE.fullmatch(segments[0]):
-            raise errors.unknown_path(call.path)
+            raise graph_errors.unknown_path(call.path)
         call.version = segments[0]
         if _version_tuple(call.version) < self.min_api_version:
-            raise errors.deprecated_version(call.version, self.latest_api_version)
+            raise graph_errors.deprecated_version(call.version, self.latest_api_version)
         rest = segments[1:]
         if len(rest) > 2:
-            raise errors.unknown_path(call.path)
+            raise graph_errors.unknown_path(call.path)
 
         if call.method not in ("GET", "POST"):
             call.kind = "write_attempt"
-            raise errors.write_refused()
+            raise graph_errors.write_refused()
         if call.method == "POST":
             if not rest and "batch" in call.params and not call.in_batch:
                 call.kind = "batch"
@@ -327,11 +327,11 @@ class GraphApp:
                 call.insights = True
             else:
                 call.kind = "write_attempt"
-                raise errors.write_refused()
+                raise graph_errors.write_refused()
 
         self._authenticate(call)
         if not rest:
-            raise errors.unknown_path(call.path)
+            raise graph_errors.unknown_path(call.path)
         node_id = rest[0]
         edge = rest[1] if len(rest) == 2 else None
         node_kind, node = self._resolve(call, node_id)
@@ -341,13 +341,13 @@ class GraphApp:
             )
             return lambda: self._read_node(call, node_kind, node)
         if edge not in _EDGES[node_kind]:
-            raise errors.unknown_path(f"/{node_id}/{edge}")
+            raise graph_errors.unknown_path(f"/{node_id}/{edge}")
         if edge == "insights":
             call.insights = True
             if node_kind == "AdReportRun":
                 if call.method == "POST":
                     call.kind = "write_attempt"
-                    raise errors.write_refused()
+                    raise graph_errors.write_refused()
                 call.kind = "report_run_insights"
                 return lambda: self._report_run_rows(call, node)
             if call.method == "POST":
@@ -360,9 +360,9 @@ class GraphApp:
     def _authenticate(self, call: _Call) -> None:
         token = call.params.get("access_token")
         if not token:
-            raise errors.missing_token()
+            raise graph_errors.missing_token()
         if token not in self.scenario.tokens:
-            raise errors.invalid_token()
+            raise graph_errors.invalid_token()
         call.token = token
         call.accounts = frozenset(self.scenario.accounts_for_token(token))
 
@@ -372,21 +372,21 @@ class GraphApp:
             return "User", None
         if node_id.startswith("act_"):
             if node_id not in call.accounts or not self.scenario.has_account(node_id):
-                raise errors.object_not_found(node_id, method)
+                raise graph_errors.object_not_found(node_id, method)
             call.account = self.scenario.account(node_id)
             return "AdAccount", call.account
         run = self.jobs.get(node_id)
         if run is not None:
             if run.account.id not in call.accounts:
-                raise errors.object_not_found(node_id, method)
+                raise graph_errors.object_not_found(node_id, method)
             call.account = run.account
             return "AdReportRun", run
         obj = self.scenario.get_object(node_id)
         if obj is None or isinstance(obj, Account):
-            raise errors.object_not_found(node_id, method)
+            raise graph_errors.object_not_found(node_id, method)
         account = self.scenario.account(obj.account_id)
         if account.id not in call.accounts:
-            raise errors.object_not_found(node_id, method)
+            raise graph_errors.object_not_found(node_id, method)
         call.account = account
         return objects.node_type(obj), obj
 
@@ -402,7 +402,7 @@ class GraphApp:
             out = {}
             for spec in fields or []:
                 if spec.name not in user:
-                    raise errors.nonexisting_field(spec.name, "User")
+                    raise graph_errors.nonexisting_field(spec.name, "User")
                 out[spec.name] = user[spec.name]
             out.setdefault("id", user["id"])
             return out if fields else {"name": user["name"], "id": user["id"]}
@@ -417,7 +417,7 @@ class GraphApp:
         out: dict[str, Any] = {}
         for spec in fields:
             if spec.name not in REPORT_RUN_FIELDS:
-                raise errors.nonexisting_field(spec.name, "AdReportRun")
+                raise graph_errors.nonexisting_field(spec.name, "AdReportRun")
             if full[spec.name] is not None:  # Meta leaves null fields out
                 out[spec.name] = full[spec.name]
         out.setdefault("id", run.id)
@@ -525,9 +525,9 @@ class GraphApp:
     def _insights_sync(self, call: _Call, node_kind: str, node: Any) -> dict[str, Any]:
         query, rows = self._query_rows(call, node_kind, node)
         if self._poisoned(call, node_kind, node, query):
-            raise errors.request_timed_out()
+            raise graph_errors.request_timed_out()
         if len(rows) > self.sync_row_cap:
-            raise errors.too_many_rows()
+            raise graph_errors.too_many_rows()
         assert call.account is not None
         renderer = insights.RowRenderer(self.scenario, call.account, query)
         return self._page(call, rows, renderer.render)
@@ -549,9 +549,9 @@ class GraphApp:
     def _report_run_rows(self, call: _Call, run: ReportRun) -> dict[str, Any]:
         status, _ = run.progress(self.jobs.clock())
         if status == FAILED:
-            raise errors.report_failed(run.id)
+            raise graph_errors.report_failed(run.id)
         if status != COMPLETED:
-            raise errors.report_not_ready()
+            raise graph_errors.report_not_ready()
         renderer = insights.RowRenderer(self.scenario, run.account, run.query)
         return self._page(call, run.rows, renderer.render, fp=paging.fingerprint(run.id, {}))
 
@@ -560,12 +560,12 @@ class GraphApp:
     def _batch(self, call: _Call) -> list[dict[str, Any] | None]:
         items = parse_json("batch", call.params.get("batch"), list)
         if len(items) > MAX_BATCH:
-            raise errors.invalid_param(f"Too many requests in batch message. Maximum batch size is {MAX_BATCH}")
+            raise graph_errors.invalid_param(f"Too many requests in batch message. Maximum batch size is {MAX_BATCH}")
         include_headers = call.params.get("include_headers", "true").lower() != "false"
         replies: list[dict[str, Any] | None] = []
         for item in items:
             if not isinstance(item, dict) or not isinstance(item.get("relative_url"), str):
-                bad = errors.invalid_param("Each batch item needs a method and a relative_url")
+                bad = graph_errors.invalid_param("Each batch item needs a method and a relative_url")
                 replies.append({"code": 400, "headers": [], "body": json.dumps(bad.body())})
                 continue
             method = str(item.get("method") or "GET").upper()

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from graph_sandbox import currency, errors
+from graph_sandbox import currency, graph_errors
 from graph_sandbox.aggregate import TimeIncrement, breakdown_family
 from graph_sandbox.metrics import CONVERSION_TYPES, FAMILY_OF
 from graph_sandbox.model import LEVELS, RETURNED_WINDOWS, Account, Ad, TruthRow
@@ -158,7 +158,7 @@ def preset_range(preset: str, today: date) -> tuple[date, date]:
         return date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)
     if preset in ("maximum", "data_maximum"):
         return months_back(today, INSIGHTS_RETENTION_MONTHS), today
-    raise errors.invalid_param(f"param date_preset value {preset!r} is not supported by the sandbox")
+    raise graph_errors.invalid_param(f"param date_preset value {preset!r} is not supported by the sandbox")
 
 
 def _time_increment(raw: str | None) -> TimeIncrement:
@@ -169,50 +169,54 @@ def _time_increment(raw: str | None) -> TimeIncrement:
         return text
     if text.isdigit() and 1 <= int(text) <= 90:
         return int(text)
-    raise errors.invalid_param("param time_increment must be an integer between 1 and 90, 'monthly' or 'all_days'")
+    raise graph_errors.invalid_param(
+        "param time_increment must be an integer between 1 and 90, 'monthly' or 'all_days'"
+    )
 
 
 def parse_query(params: Mapping[str, str], *, node_level: str, today: date) -> InsightsQuery:
     """Validate an insights request the way Meta does (code 100 on anything malformed)."""
     level = params.get("level") or node_level
     if level not in LEVELS:
-        raise errors.invalid_param(f"param level must be one of {{{', '.join(LEVELS)}}}")
+        raise graph_errors.invalid_param(f"param level must be one of {{{', '.join(LEVELS)}}}")
     if DEPTH[level] < DEPTH[node_level]:
-        raise errors.invalid_param(f"level {level} is above the {node_level} this request is made on")
+        raise graph_errors.invalid_param(f"level {level} is above the {node_level} this request is made on")
 
     specs = parse_fields(params.get("fields"))
     names = [s.name for s in specs] if specs is not None else list(DEFAULT_FIELDS)
     for spec in specs or ():
         if spec.name not in _FIELD_SET or spec.subfields:
-            raise errors.invalid_insights_field(spec.name)
+            raise graph_errors.invalid_insights_field(spec.name)
 
     breakdowns = tuple(parse_list("breakdowns", params.get("breakdowns")) or ())
     for i, b in enumerate(breakdowns):
         if b not in KNOWN_BREAKDOWNS:
-            raise errors.invalid_param(
+            raise graph_errors.invalid_param(
                 f"breakdowns[{i}] must be one of the following values: {', '.join(sorted(KNOWN_BREAKDOWNS))}"
             )
         if b not in FAMILY_OF:
-            raise errors.invalid_param(f"breakdown {b} is not modelled by the Graph API sandbox")
+            raise graph_errors.invalid_param(f"breakdown {b} is not modelled by the Graph API sandbox")
     if len(set(breakdowns)) != len(breakdowns):
-        raise errors.invalid_param("breakdowns must not repeat a value")
+        raise graph_errors.invalid_param("breakdowns must not repeat a value")
     if "platform_position" in breakdowns and "publisher_platform" not in breakdowns:
-        raise errors.invalid_breakdowns(breakdowns)
+        raise graph_errors.invalid_breakdowns(breakdowns)
     try:
         breakdown_family(breakdowns)
     except ValueError:
-        raise errors.invalid_breakdowns(breakdowns) from None
+        raise graph_errors.invalid_breakdowns(breakdowns) from None
     action_breakdowns = parse_list("action_breakdowns", params.get("action_breakdowns"))
     if action_breakdowns not in (None, [], ["action_type"]):
-        raise errors.invalid_param("action_breakdowns other than action_type are not supported by the sandbox yet")
+        raise graph_errors.invalid_param(
+            "action_breakdowns other than action_type are not supported by the sandbox yet"
+        )
     report_time = params.get("action_report_time")
     if report_time is not None and report_time not in ACTION_REPORT_TIMES:
-        raise errors.invalid_param(f"param action_report_time must be one of {sorted(ACTION_REPORT_TIMES)}")
+        raise graph_errors.invalid_param(f"param action_report_time must be one of {sorted(ACTION_REPORT_TIMES)}")
 
     windows_raw = parse_list("action_attribution_windows", params.get("action_attribution_windows")) or []
     for i, w in enumerate(windows_raw):
         if w not in KNOWN_WINDOWS:
-            raise errors.invalid_param(
+            raise graph_errors.invalid_param(
                 f"action_attribution_windows[{i}] must be one of the following values: "
                 f"{', '.join(sorted(KNOWN_WINDOWS))}"
             )
@@ -231,7 +235,7 @@ def parse_query(params: Mapping[str, str], *, node_level: str, today: date) -> I
         increment = _time_increment(params.get("time_increment"))
     earliest = months_back(today, INSIGHTS_RETENTION_MONTHS)
     if any(since < earliest for since, _ in ranges):
-        raise errors.too_old()
+        raise graph_errors.too_old()
 
     filters = tuple(parse_filtering(params.get("filtering")))
     return InsightsQuery(level, tuple(names), ranges, increment, windows, filters, breakdowns)
@@ -375,7 +379,7 @@ class RowRenderer:
             return _action_list(
                 _by_type(row, "action_values"), w, lambda v: _ratio(v, row.spend) or "0", only=(action_type,)
             )
-        raise errors.invalid_insights_field(name)  # pragma: no cover - parse_query validated the fields
+        raise graph_errors.invalid_insights_field(name)  # pragma: no cover - parse_query validated the fields
 
     def render(self, rows: Sequence[TruthRow]) -> list[dict[str, Any]]:
         out = []

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from graph_sandbox import errors
+from graph_sandbox import graph_errors
 from graph_sandbox.model import (
     EFFECTIVE_STATUSES,
     HIDDEN_BY_DEFAULT,
@@ -275,12 +275,12 @@ def render(
             value = _render_subobject(kind, sub_kind, obj, spec, scenario)
         elif spec.name in table:
             if spec.subfields:
-                raise errors.invalid_param(f"Field {spec.name} on node type ({kind}) has no sub-fields")
+                raise graph_errors.invalid_param(f"Field {spec.name} on node type ({kind}) has no sub-fields")
             value = table[spec.name](obj, scenario)
         elif spec.name in UNMODELLED.get(kind, ()):
             continue
         else:
-            raise errors.nonexisting_field(spec.name, kind)
+            raise graph_errors.nonexisting_field(spec.name, kind)
         if value is not None:
             out[spec.name] = value
     out.setdefault("id", table["id"](obj, scenario))
@@ -295,7 +295,7 @@ def _render_subobject(kind: str, sub_kind: str, obj: Any, spec: FieldSpec, scena
         out = {}
         for sub in spec.subfields:
             if sub.name not in business:
-                raise errors.nonexisting_field(sub.name, "Business")
+                raise graph_errors.nonexisting_field(sub.name, "Business")
             out[sub.name] = business[sub.name]
         out.setdefault("id", obj.business_id)
         return out
@@ -338,13 +338,15 @@ def resolve_filter_field(level: str, field: str, *, allow_bare: bool = True) -> 
     if "." in field:
         prefix, attr = field.split(".", 1)
         if prefix != level and prefix not in _PARENTS.get(level, ()):
-            raise errors.invalid_param(f"Filtering field {field} is invalid for this request")
+            raise graph_errors.invalid_param(f"Filtering field {field} is invalid for this request")
     elif allow_bare and level in _PARENTS:
         prefix, attr = level, field
     else:
-        raise errors.invalid_param(f"Filtering field {field} is invalid: use a level prefix (ad., adset., campaign.)")
+        raise graph_errors.invalid_param(
+            f"Filtering field {field} is invalid: use a level prefix (ad., adset., campaign.)"
+        )
     if attr not in _FILTERABLE or (attr == "objective" and prefix != "campaign"):
-        raise errors.invalid_param(f"Filtering field {field} is invalid")
+        raise graph_errors.invalid_param(f"Filtering field {field} is invalid")
     return prefix, attr
 
 
@@ -364,7 +366,7 @@ def _number(value: Any, field: str) -> float:
     try:
         return datetime.fromisoformat(str(value)).timestamp()
     except ValueError:
-        raise errors.invalid_param(f"Filtering field {field} needs a numeric value") from None
+        raise graph_errors.invalid_param(f"Filtering field {field} needs a numeric value") from None
 
 
 def check_filter_values(f: Filter) -> None:
@@ -373,7 +375,7 @@ def check_filter_values(f: Filter) -> None:
         values = f.value if isinstance(f.value, (list, tuple)) else [f.value]
         for v in values:
             if v not in EFFECTIVE_STATUSES:
-                raise errors.invalid_param(
+                raise graph_errors.invalid_param(
                     f"Filtering field {f.field} with operation {f.operator.lower()} and value `{v}` is not supported"
                 )
 

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from graph_sandbox import errors
+from graph_sandbox import graph_errors
 
 # Parameters that may change between the pages of one listing.
 PAGE_PARAMS = frozenset({"after", "before", "limit", "summary", "fields", "access_token", "appsecret_proof"})
@@ -36,9 +36,9 @@ def decode_cursor(raw: str, fp: str, name: str) -> int:
         tag, cursor_fp, offset_text = text.split(":")
         offset = int(offset_text)
     except (ValueError, UnicodeDecodeError):
-        raise errors.invalid_param(f"The {name} cursor is invalid") from None
+        raise graph_errors.invalid_param(f"The {name} cursor is invalid") from None
     if tag != "sbx1" or cursor_fp != fp or offset < 0:
-        raise errors.invalid_param(f"The {name} cursor is invalid for this request")
+        raise graph_errors.invalid_param(f"The {name} cursor is invalid for this request")
     return offset
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from graph_sandbox import errors
+from graph_sandbox import graph_errors
 
 FILTER_OPERATORS = frozenset(
     {
@@ -50,14 +50,14 @@ def _split_top_level(text: str) -> list[str]:
         elif ch == "}":
             depth -= 1
             if depth < 0:
-                raise errors.invalid_param("Syntax error: unbalanced braces in fields")
+                raise graph_errors.invalid_param("Syntax error: unbalanced braces in fields")
         if ch == "," and depth == 0:
             parts.append("".join(current))
             current = []
         else:
             current.append(ch)
     if depth != 0:
-        raise errors.invalid_param("Syntax error: unbalanced braces in fields")
+        raise graph_errors.invalid_param("Syntax error: unbalanced braces in fields")
     parts.append("".join(current))
     return [p.strip() for p in parts if p.strip()]
 
@@ -66,7 +66,7 @@ def _field_spec(text: str) -> FieldSpec:
     if "{" in text:
         name, rest = text.split("{", 1)
         if not rest.endswith("}"):
-            raise errors.invalid_param(f"Syntax error in fields: {text}")
+            raise graph_errors.invalid_param(f"Syntax error in fields: {text}")
         return FieldSpec(name.strip(), tuple(_field_spec(p) for p in _split_top_level(rest[:-1])))
     # Modifiers such as ".limit(5)" are not modelled: keep the bare name.
     return FieldSpec(text.split(".", 1)[0].strip())
@@ -83,9 +83,9 @@ def parse_fields(raw: str | None) -> list[FieldSpec] | None:
         try:
             items = json.loads(text)
         except ValueError:
-            raise errors.invalid_param("param fields must be a list of strings") from None
+            raise graph_errors.invalid_param("param fields must be a list of strings") from None
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise errors.invalid_param("param fields must be a list of strings")
+            raise graph_errors.invalid_param("param fields must be a list of strings")
         return [_field_spec(i) for i in items if i.strip()]
     return [_field_spec(p) for p in _split_top_level(text)]
 
@@ -97,10 +97,10 @@ def parse_json(name: str, raw: str | None, expected: type | tuple[type, ...]) ->
     try:
         value = json.loads(raw)
     except ValueError:
-        raise errors.invalid_param(f"param {name} must be a valid JSON value") from None
+        raise graph_errors.invalid_param(f"param {name} must be a valid JSON value") from None
     if not isinstance(value, expected):
         kind = expected.__name__ if isinstance(expected, type) else "/".join(t.__name__ for t in expected)
-        raise errors.invalid_param(f"param {name} must be a JSON {kind}")
+        raise graph_errors.invalid_param(f"param {name} must be a JSON {kind}")
     return value
 
 
@@ -122,13 +122,13 @@ def parse_filtering(raw: str | None) -> list[Filter]:
     filters: list[Filter] = []
     for item in items:
         if not isinstance(item, dict) or not {"field", "operator"} <= item.keys():
-            raise errors.invalid_param("param filtering must be an array of {field, operator, value} objects")
+            raise graph_errors.invalid_param("param filtering must be an array of {field, operator, value} objects")
         operator = str(item["operator"]).upper()
         if operator not in FILTER_OPERATORS:
-            raise errors.invalid_param(f"Filtering operator {item['operator']} is not supported")
+            raise graph_errors.invalid_param(f"Filtering operator {item['operator']} is not supported")
         value = item.get("value")
         if operator in ("IN", "NOT_IN") and not isinstance(value, list):
-            raise errors.invalid_param(
+            raise graph_errors.invalid_param(
                 f"Filtering field {item['field']} with operation {operator.lower()} requires an array value"
             )
         filters.append(Filter(str(item["field"]), operator, value))
@@ -142,9 +142,9 @@ def parse_limit(raw: str | None, default: int, maximum: int) -> int:
     try:
         limit = int(raw)
     except ValueError:
-        raise errors.invalid_param("param limit must be an integer") from None
+        raise graph_errors.invalid_param("param limit must be an integer") from None
     if limit <= 0:
-        raise errors.invalid_param("param limit must be a positive integer")
+        raise graph_errors.invalid_param("param limit must be a positive integer")
     return min(limit, maximum)
 
 
@@ -154,19 +154,19 @@ def parse_bool(raw: str | None) -> bool:
 
 def parse_date(name: str, raw: object) -> date:
     if not isinstance(raw, str):
-        raise errors.invalid_param(f"param {name} must be a date string (YYYY-MM-DD)")
+        raise graph_errors.invalid_param(f"param {name} must be a date string (YYYY-MM-DD)")
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise errors.invalid_param(f"param {name} must be a date string (YYYY-MM-DD), got {raw!r}") from None
+        raise graph_errors.invalid_param(f"param {name} must be a date string (YYYY-MM-DD), got {raw!r}") from None
 
 
 def parse_time_range(name: str, value: object) -> tuple[date, date]:
     """{"since": "YYYY-MM-DD", "until": "YYYY-MM-DD"} -> (since, until); since must not be after until."""
     if not isinstance(value, dict) or "since" not in value or "until" not in value:
-        raise errors.invalid_param(f"param {name} must be an object with since and until dates")
+        raise graph_errors.invalid_param(f"param {name} must be an object with since and until dates")
     since = parse_date(f"{name}[since]", value["since"])
     until = parse_date(f"{name}[until]", value["until"])
     if since > until:
-        raise errors.invalid_param(f"param {name}: since ({since}) must be on or before until ({until})")
+        raise graph_errors.invalid_param(f"param {name}: since ({since}) must be on or before until ({until})")
     return since, until

@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlsplit
 
-from graph_sandbox import errors
+from graph_sandbox import graph_errors
 from graph_sandbox.faults import FaultSpec
 from graph_sandbox.graph import FaultHook, GraphApp, RequestRecord
 from graph_sandbox.scenario import Scenario
@@ -73,7 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
             self.close_connection = True  # the unread body would corrupt the next request on this connection
-            self._send(413, errors.invalid_param("Request body too large").body(), {})
+            self._send(413, graph_errors.invalid_param("Request body too large").body(), {})
             return
         if length:
             body = self.rfile.read(length)

@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from graph_sandbox.errors import GraphError
+from graph_sandbox.graph_errors import GraphError
 
 ACCESS_TIER = "standard_access"
 
