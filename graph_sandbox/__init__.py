@@ -7,8 +7,7 @@ Stdlib only. See README.md in this folder.
 from __future__ import annotations
 
 from graph_sandbox.anomalies import Anomaly, PlantedAnomaly
-
-# Registers the diagnostics scenarios (diagnostics_planted, diagnostics_clean) by name.
+from graph_sandbox.catalogue import SCENARIOS, register_scenario
 from graph_sandbox.diagnostics_scenarios import (
     DIAGNOSTICS_LAST_DAY,
     DIAGNOSTICS_NIGHT,
@@ -28,19 +27,9 @@ from graph_sandbox.model import (
     Creative,
     TruthRow,
 )
-from graph_sandbox.scenario import (
-    SCENARIOS,
-    AccountSpec,
-    AdSetSpec,
-    CampaignSpec,
-    Scenario,
-    ScenarioSpec,
-    Workspace,
-    demo_workspaces,
-    generate_spec,
-    register_scenario,
-)
+from graph_sandbox.scenario import Scenario, demo_workspaces
 from graph_sandbox.server import SandboxServer, serve
+from graph_sandbox.specs import AccountSpec, AdSetSpec, CampaignSpec, ScenarioSpec, Workspace, generate_spec
 
 __all__ = [
     "DIAGNOSTICS_LAST_DAY",

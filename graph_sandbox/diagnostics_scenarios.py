@@ -19,7 +19,8 @@ budgets paced to the spend:
 - act_1303 "Diag Concentration" (JPY, Asia/Tokyo): `concentration` on campaign 0 (x10, its budget raised with it),
   from L-6.
 
-Serve them with `as_of="today"` for Meta's conversion lag on the newest days (the diagnostics tests do).
+Serve them with `as_of="today"` for Meta's conversion lag on the newest days (the diagnostics tests do). Their names
+are registered with the others in `catalogue.py`.
 """
 
 from __future__ import annotations
@@ -27,14 +28,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from graph_sandbox.anomalies import Anomaly
-from graph_sandbox.scenario import (
-    AccountSpec,
-    AdSetSpec,
-    CampaignSpec,
-    ScenarioSpec,
-    Workspace,
-    register_scenario,
-)
+from graph_sandbox.specs import AccountSpec, AdSetSpec, CampaignSpec, ScenarioSpec, Workspace
 
 DIAGNOSTICS_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 DIAGNOSTICS_NIGHT: date = DIAGNOSTICS_NOW.date()  # the nightly run's date
@@ -133,7 +127,3 @@ def diagnostics_planted(seed: int) -> ScenarioSpec:
 def diagnostics_clean(seed: int) -> ScenarioSpec:
     del seed
     return _spec(())
-
-
-register_scenario("diagnostics_planted", diagnostics_planted)
-register_scenario("diagnostics_clean", diagnostics_clean)

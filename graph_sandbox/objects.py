@@ -17,9 +17,14 @@ from graph_sandbox.model import (
     Creative,
 )
 from graph_sandbox.params import FieldSpec, Filter
-from graph_sandbox.scenario import Scenario, meta_time
+from graph_sandbox.scenario import Scenario
 
 Getter = Callable[[Any, Scenario], Any]
+
+
+def meta_time(dt: datetime) -> str:
+    """Meta's object timestamp format: "2026-03-12T15:02:47-0700"."""
+    return dt.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 def _t(dt: datetime | None) -> str | None:
