@@ -7,6 +7,7 @@ Stdlib only. See README.md in this folder.
 from __future__ import annotations
 
 from graph_sandbox.anomalies import Anomaly, PlantedAnomaly
+from graph_sandbox.call_records import CallInfo, RequestRecord
 from graph_sandbox.catalogue import SCENARIOS, register_scenario
 from graph_sandbox.diagnostics_scenarios import (
     DIAGNOSTICS_LAST_DAY,
@@ -14,7 +15,7 @@ from graph_sandbox.diagnostics_scenarios import (
     DIAGNOSTICS_NOW,
     diagnostics_clock,
 )
-from graph_sandbox.graph import CallInfo, GraphApp, RequestRecord
+from graph_sandbox.graph import GraphApp
 from graph_sandbox.graph_errors import GraphError
 from graph_sandbox.model import (
     LEVELS,

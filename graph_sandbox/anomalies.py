@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from graph_sandbox.metrics import FAMILY_OF
+from graph_sandbox.model import FAMILY_OF
 
 Cell = tuple[tuple[str, str], ...]
 

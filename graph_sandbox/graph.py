@@ -26,6 +26,7 @@ from graph_sandbox.async_report_runs import (
     ReportRun,
     ReportRunStore,
 )
+from graph_sandbox.call_records import CallInfo, FaultHook, GraphResponse, RequestRecord, redact
 from graph_sandbox.faults import FaultInjector, FaultSpec
 from graph_sandbox.graph_errors import GraphError
 from graph_sandbox.model import Account, Ad, AdSet, Campaign, Creative, TruthRow
@@ -36,6 +37,7 @@ from graph_sandbox.params import (
     parse_json,
     parse_limit,
     parse_list,
+    parse_summary,
 )
 from graph_sandbox.rng import numeric_id
 from graph_sandbox.scenario import Scenario
@@ -44,7 +46,6 @@ from graph_sandbox.usage import CallScope, UsageTracker
 log = logging.getLogger(__name__)
 
 VERSION_RE = re.compile(r"v(\d+)\.(\d+)")
-REDACTED_PARAMS = frozenset({"access_token", "appsecret_proof"})
 MAX_BATCH = 50
 
 # Edges each node type serves.
@@ -68,44 +69,6 @@ def _version_tuple(version: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-@dataclass(frozen=True)
-class RequestRecord:
-    """One answered call, for tests. Tokens and appsecret proofs are never kept."""
-
-    method: str
-    path: str
-    params: dict[str, str]
-    status: int
-    kind: str
-    error_code: int | None
-    error_subcode: int | None
-    in_batch: bool
-    account_id: str | None
-    timestamp: float
-
-
-@dataclass
-class GraphResponse:
-    status: int
-    body: Any
-    headers: dict[str, str]
-    # When set, sent instead of the JSON of `body` (a malformed reply injected by the `badjson` fault).
-    raw: str | None = None
-
-
-@dataclass
-class CallInfo:
-    """What the router knows about a call; passed to the fault hook before the call runs."""
-
-    method: str
-    path: str
-    params: dict[str, str]  # redacted
-    in_batch: bool
-    kind: str = "invalid"
-    account_id: str | None = None  # "act_<n>"
-    insights: bool = False
-
-
 @dataclass
 class _Call:
     method: str
@@ -120,9 +83,6 @@ class _Call:
     account: Account | None = None
     insights: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-FaultHook = Callable[[CallInfo], GraphError | None]
 
 
 class GraphApp:
@@ -205,7 +165,7 @@ class GraphApp:
         record = RequestRecord(
             method=call.method,
             path=call.path,
-            params=_redact(call.params),
+            params=redact(call.params),
             status=status,
             kind=call.kind,
             error_code=error.code if error else None,
@@ -252,7 +212,7 @@ class GraphApp:
             fault = self.faults.for_call(
                 call.method,
                 call.path,
-                _redact(call.params),
+                redact(call.params),
                 insights=call.insights,
                 business_id=account.business_id if account else None,
             )
@@ -264,7 +224,7 @@ class GraphApp:
                     CallInfo(
                         call.method,
                         call.path,
-                        _redact(call.params),
+                        redact(call.params),
                         call.in_batch,
                         call.kind,
                         call.account.id if call.account else None,
@@ -586,20 +546,3 @@ class GraphApp:
                 reply["headers"] = headers
             replies.append(reply)
         return replies
-
-
-def parse_summary(raw: str | None) -> bool:
-    """`summary=true` (the SDK's Cursor sends it) or a JSON list naming total_count."""
-    if raw is None:
-        return False
-    text = raw.strip().lower()
-    return text in ("true", "1") or "total_count" in text
-
-
-_SECRET_IN_VALUE = re.compile(r"(access_token|appsecret_proof)=[^&\"\\\s]*")
-
-
-def _redact(params: Mapping[str, str]) -> dict[str, str]:
-    """Parameters without secrets, also inside values (batch items carry their own tokens in URLs)."""
-    kept = sorted((k, v) for k, v in params.items() if k not in REDACTED_PARAMS)
-    return {k: _SECRET_IN_VALUE.sub(r"\1=REDACTED", v) for k, v in kept}

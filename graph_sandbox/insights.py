@@ -11,8 +11,8 @@ from typing import Any
 
 from graph_sandbox import currency, graph_errors
 from graph_sandbox.aggregate import TimeIncrement, breakdown_family
-from graph_sandbox.metrics import CONVERSION_TYPES, FAMILY_OF
-from graph_sandbox.model import LEVELS, RETURNED_WINDOWS, Account, Ad, TruthRow
+from graph_sandbox.metrics import CONVERSION_TYPES
+from graph_sandbox.model import FAMILY_OF, LEVELS, RETURNED_WINDOWS, Account, Ad, TruthRow
 from graph_sandbox.objects import compile_filters
 from graph_sandbox.params import (
     Filter,
@@ -96,7 +96,7 @@ KNOWN_WINDOWS = frozenset(
     }
 )
 ACTION_REPORT_TIMES = frozenset({"impression", "conversion", "mixed", "lifetime"})
-# Breakdowns Meta accepts (the SDK's enum, abridged); the sandbox models those of its families (metrics.FAMILIES).
+# Breakdowns Meta accepts (the SDK's enum, abridged); the sandbox models those of its families (model.FAMILIES).
 KNOWN_BREAKDOWNS = frozenset(
     {
         "age", "gender", "country", "region", "dma", "comscore_market", "publisher_platform", "platform_position",

@@ -12,14 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from graph_sandbox import currency
+from graph_sandbox.anomalies import CellPlan, Effect
 from graph_sandbox.model import Ad
 from graph_sandbox.rng import binomial, poisson, stable_rng
-
-if TYPE_CHECKING:
-    from graph_sandbox.anomalies import CellPlan, Effect
 
 # Spend is lighter at weekends (Mon..Sun).
 _WEEKDAY_FACTOR = (1.05, 1.08, 1.06, 1.02, 0.97, 0.9, 0.92)
@@ -79,16 +76,6 @@ DEVICES = ("mobile_app", "mobile_web", "desktop")
 _HOME_COUNTRY = {"USD": "US", "EUR": "DE", "JPY": "JP", "GBP": "GB", "CAD": "CA", "AUD": "AU", "KRW": "KR",
                  "BRL": "BR"}  # fmt: skip
 _OTHER_COUNTRIES = ("US", "CA", "GB", "DE", "FR", "NL", "ES", "IT", "AT", "IE", "JP", "AU", "MX", "BR", "SE")
-
-# Breakdown dimension -> the family of cells it is read from. Cells are generated per family; a request for a
-# subset of a family's dimensions (e.g. [age]) sums the family's cells.
-FAMILIES: dict[str, tuple[str, ...]] = {
-    "age_gender": ("age", "gender"),
-    "country": ("country",),
-    "placement": ("publisher_platform", "platform_position"),
-    "device": ("device_platform",),
-}
-FAMILY_OF = {dim: family for family, dims in FAMILIES.items() for dim in dims}
 
 
 @dataclass(frozen=True)

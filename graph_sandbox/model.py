@@ -16,6 +16,16 @@ RETURNED_WINDOWS: tuple[str, ...] = ("1d_click", "7d_click", "28d_click", "1d_vi
 
 LEVELS: tuple[str, ...] = ("account", "campaign", "adset", "ad")
 
+# Breakdown dimension -> the family of cells it is read from. Cells are generated per family; a request for a
+# subset of a family's dimensions (e.g. [age]) sums the family's cells.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "age_gender": ("age", "gender"),
+    "country": ("country",),
+    "placement": ("publisher_platform", "platform_position"),
+    "device": ("device_platform",),
+}
+FAMILY_OF = {dim: family for family, dims in FAMILIES.items() for dim in dims}
+
 # Every effective_status value Meta accepts in filters.
 EFFECTIVE_STATUSES = frozenset(
     {

@@ -170,3 +170,11 @@ def parse_time_range(name: str, value: object) -> tuple[date, date]:
     if since > until:
         raise graph_errors.invalid_param(f"param {name}: since ({since}) must be on or before until ({until})")
     return since, until
+
+
+def parse_summary(raw: str | None) -> bool:
+    """`summary=true` (the SDK's Cursor sends it) or a JSON list naming total_count."""
+    if raw is None:
+        return False
+    text = raw.strip().lower()
+    return text in ("true", "1") or "total_count" in text

@@ -24,8 +24,9 @@ from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlsplit
 
 from graph_sandbox import graph_errors
+from graph_sandbox.call_records import FaultHook, RequestRecord
 from graph_sandbox.faults import FaultSpec
-from graph_sandbox.graph import FaultHook, GraphApp, RequestRecord
+from graph_sandbox.graph import GraphApp
 from graph_sandbox.scenario import Scenario
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from graph_sandbox import DIAGNOSTICS_LAST_DAY, DIAGNOSTICS_NIGHT, Anomaly, SandboxServer, Scenario
-from graph_sandbox.metrics import FAMILY_OF
+from graph_sandbox.model import FAMILY_OF
 from tests.e2e.conftest import CONVERSION_TYPES, make_env
 
 SEED = 42

@@ -16,7 +16,8 @@ from conftest import ACME, fixed_clock
 
 from graph_sandbox import SandboxServer, Scenario
 from graph_sandbox.faults import FaultSpec, Poison
-from graph_sandbox.metrics import FAMILIES, apportion
+from graph_sandbox.metrics import apportion
+from graph_sandbox.model import FAMILIES
 
 SINCE, UNTIL = date(2026, 10, 1), date(2026, 10, 10)
 TIME_RANGE = {"since": SINCE.isoformat(), "until": UNTIL.isoformat()}
