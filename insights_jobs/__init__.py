@@ -5,13 +5,12 @@ The local Graph API simulator used by the demo, the tests and the benchmarks is 
 """
 
 from insights_jobs.client import ReadOnlyViolation, check_read_only, make_api
+from insights_jobs.config import ExtractConfig, WorkspaceJob
 from insights_jobs.errors import Action, ExtractionError, ReconnectNeeded, classify
 from insights_jobs.extract import (
     AccountResult,
-    ExtractConfig,
     FailedSlice,
     Sink,
-    WorkspaceJob,
     WorkspaceResult,
     extract_workspace,
     extract_workspaces,

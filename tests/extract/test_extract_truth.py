@@ -141,7 +141,7 @@ def test_too_large_report_runs_are_split_by_time(demo: Scenario, extract) -> Non
 
 
 def test_caps_bound_report_runs_in_flight(demo: Scenario, extract, monkeypatch) -> None:
-    from insights_jobs import jobs as jobs_module
+    from insights_jobs import report_runs as jobs_module
 
     seen: list[int] = []
     original = jobs_module.JobPoller.watch

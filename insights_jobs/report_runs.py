@@ -18,12 +18,13 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from facebook_business.exceptions import FacebookRequestError
 from requests import RequestException
 
 from insights_jobs.client import GuardedAdsApi
+from insights_jobs.config import ExtractConfig
 from insights_jobs.errors import (
     Action,
     MalformedResponse,
@@ -34,9 +35,6 @@ from insights_jobs.errors import (
     redact,
 )
 from insights_jobs.governor import RateGovernor
-
-if TYPE_CHECKING:
-    from insights_jobs.extract import ExtractConfig
 
 JOB_DONE = "Job Completed"
 JOB_FAILED = frozenset({"Job Failed", "Job Skipped"})
