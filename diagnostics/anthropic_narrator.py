@@ -1,8 +1,12 @@
-"""Anthropic narrator: the Messages API through the SDK's structured-output helper (`messages.parse` with the
-`Narrative` pydantic model as `output_format`, sent as `output_config.format` = a JSON schema), the same schema,
-instructions and payload as OpenAI. Anthropic does not train on API inputs or outputs under its commercial terms, so
-there is no flag to send; nothing else (no `metadata.user_id`, no tools) goes with the request.
-Budget, cache, redaction, breaker and fallback live in `RemoteNarrator`."""
+"""Anthropic narrator: the Messages API with structured JSON output. `output_config.format` is the JSON schema the
+SDK's own helper (`anthropic.transform_schema`, what `messages.parse(output_format=...)` uses) derives from the
+`Narrative` pydantic model, and the reply is validated against that model: the same schema, instructions and payload
+as OpenAI. The raw response is read first, so an HTML error page counts as a transport failure (the SDK's `parse`
+has no raw-response form, hence `create` with the helper's schema).
+
+Anthropic does not train on API inputs or outputs under its commercial terms, so there is no flag to send; nothing
+else (no `metadata.user_id`, no tools) goes with the request. Budget, cache, redaction, breaker and fallback live in
+`RemoteNarrator`."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from diagnostics.openai_narrator import status_failure
 from diagnostics.remote import ProviderFailure, RemoteNarrator, Reply, non_json_reply
 
 # Anthropic's own "overloaded" status (529) is >= 500: a transport failure like any 5xx.
+SCHEMA = anthropic.transform_schema(Narrative)
 
 
 class AnthropicNarrator(RemoteNarrator):
@@ -42,12 +47,12 @@ class AnthropicNarrator(RemoteNarrator):
 
     def _send(self, text: str) -> Reply:
         try:
-            raw = self._client.messages.with_raw_response.parse(
+            raw = self._client.messages.with_raw_response.create(
                 model=self.model,
                 max_tokens=self.max_output_tokens,
                 system=INSTRUCTIONS,
                 messages=[{"role": "user", "content": text}],
-                output_format=Narrative,
+                output_config={"format": {"type": "json_schema", "schema": SCHEMA}},
             )
         except anthropic.APITimeoutError as exc:
             raise ProviderFailure("timeout", str(exc), transport=True) from exc
@@ -73,10 +78,11 @@ class AnthropicNarrator(RemoteNarrator):
             raise ProviderFailure("refusal", "the model declined", transport=False, **tokens)
         if stop == "max_tokens":
             raise ProviderFailure("incomplete", "max_tokens", transport=False, **tokens)
+        texts = [b.get("text") or "" for b in data.get("content") or [] if b.get("type") == "text"]
+        if not texts:
+            raise ProviderFailure("invalid_output", "no text block", transport=False, **tokens)
         try:
-            parsed = raw.parse().parsed_output
+            parsed = Narrative.model_validate_json("".join(texts))
         except pydantic.ValidationError as exc:
             raise ProviderFailure("invalid_output", str(exc), transport=False, **tokens) from exc
-        if parsed is None:
-            raise ProviderFailure("invalid_output", "no text block", transport=False, **tokens)
         return Reply(parsed, data.get("model") or self.model, **tokens)

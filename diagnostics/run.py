@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -155,8 +155,6 @@ def run_night(
     one `narrator` (so one circuit breaker and one slot for the run). A workspace whose reads or writes fail gets
     its exception in the result and the others carry on. `on_result(workspace_id, result)` is called in this thread
     as each workspace is stored, in completion order."""
-    if concurrency < 1:
-        raise ValueError("concurrency must be >= 1")
     config = config or DiagnosticsConfig()
     narrator = narrator or OfflineNarrator()
     created_at = now or datetime.now(UTC)
@@ -168,15 +166,9 @@ def run_night(
         if on_result is not None:
             on_result(workspace_id, result)
 
-    def store(future: Future[list[NarrationOutcome]], prepared: _Prepared) -> None:
-        try:
-            done(prepared.workspace_id, _store(warehouse, prepared, future.result(), night, created_at))
-        except Exception as exc:  # noqa: BLE001 - one workspace's trouble never stops the others
-            log.warning("diagnostics %s %s: storing failed", prepared.workspace_id, night, exc_info=True)
-            done(prepared.workspace_id, exc)
+    prepared_of: dict[str, _Prepared] = {}
 
-    pending: dict[Future[list[NarrationOutcome]], _Prepared] = {}
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="narrate") as pool:
+    def work() -> Iterator[tuple[str, list[Finding], Mapping[str, Any]]]:
         for workspace_id in workspace_ids:
             try:
                 prepared = _prepare(warehouse, workspace_id, night, narrator, config)
@@ -184,17 +176,47 @@ def run_night(
                 log.warning("diagnostics %s %s: detection failed", workspace_id, night, exc_info=True)
                 done(workspace_id, exc)
                 continue
-            pending[pool.submit(_narrate, narrator, prepared.findings, prepared.cache)] = prepared
-            # Detection runs ahead of narration by at most a few workspaces: memory stays flat for 1,000 of them.
-            while len(pending) >= 2 * concurrency:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    store(future, pending.pop(future))
-        while pending:
+            prepared_of[workspace_id] = prepared
+            yield workspace_id, prepared.findings, prepared.cache
+
+    def store(workspace_id: str, outcomes: list[NarrationOutcome]) -> None:
+        prepared = prepared_of.pop(workspace_id)
+        try:
+            done(workspace_id, _store(warehouse, prepared, outcomes, night, created_at))
+        except Exception as exc:  # noqa: BLE001 - one workspace's trouble never stops the others
+            log.warning("diagnostics %s %s: storing failed", workspace_id, night, exc_info=True)
+            done(workspace_id, exc)
+
+    narrate_workspaces(narrator, work(), concurrency=concurrency, on_done=store)
+    return results
+
+
+def narrate_workspaces(
+    narrator: Narrator,
+    work: Iterable[tuple[str, Sequence[Finding], Mapping[str, Any]]],
+    *,
+    concurrency: int,
+    on_done: Callable[[str, list[NarrationOutcome]], None],
+) -> None:
+    """Narrate many workspaces' findings through one narrator, up to `concurrency` workspaces at once (worker
+    threads). `work` is consumed in this thread (it may read the warehouse) and runs ahead of the narration by at
+    most `2 * concurrency` workspaces, so memory stays flat for 1,000 of them; `on_done(workspace, outcomes)` is
+    called in this thread as each workspace's narration completes. Never raises for a narrator's sake."""
+    if concurrency < 1:
+        raise ValueError("concurrency must be >= 1")
+    pending: dict[Future[list[NarrationOutcome]], str] = {}
+
+    def drain(until: int) -> None:
+        while len(pending) > until:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
-                store(future, pending.pop(future))
-    return results
+                on_done(pending.pop(future), future.result())
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="narrate") as pool:
+        for workspace_id, findings, cache in work:
+            pending[pool.submit(_narrate, narrator, list(findings), cache)] = workspace_id
+            drain(2 * concurrency - 1)
+        drain(0)
 
 
 def _result(
