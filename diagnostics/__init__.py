@@ -10,6 +10,7 @@ from diagnostics.findings import Entity, Finding, Metric, Window
 from diagnostics.narrative import PROMPT_VERSION, Narrative
 from diagnostics.narrators import NarrationOutcome, Narrator, build_narrator
 from diagnostics.offline import OfflineNarrator
+from diagnostics.report import write_report
 from diagnostics.run import DiagnosticsResult, detect, narrate_workspaces, run_diagnostics, run_night
 from diagnostics.store import DIAGNOSTICS_SCHEMA, FINDINGS_TABLE
 
@@ -32,4 +33,5 @@ __all__ = [
     "narrate_workspaces",
     "run_diagnostics",
     "run_night",
+    "write_report",
 ]
