@@ -73,7 +73,7 @@ def _finding(r: dict[str, Any]) -> str:
 
 def render_report(workspace_id: str, night: date, rows: list[dict[str, Any]]) -> str:
     summary = "".join(
-        f"<tr><td>{escape(r['severity'])}</td><td><a href=\"#f-{escape(r['finding_id'])}\">"
+        f'<tr><td>{escape(r["severity"])}</td><td><a href="#f-{escape(r["finding_id"])}">'
         f"{escape(r['finding_type'])}</a></td><td>{_entity(r)}</td></tr>"
         for r in rows
     )

@@ -6,7 +6,6 @@ One narrator per run: its circuit breaker and its slot are shared by every works
 `SENTRUM_LLM_CONCURRENCY` workspaces are narrated at once.
 """
 
-
 import base64
 from datetime import UTC, date, datetime
 from typing import Any
