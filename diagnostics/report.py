@@ -14,7 +14,8 @@ from diagnostics.store import FINDINGS_TABLE
 SEVERITY_ORDER = "case severity when 'high' then 0 when 'warning' then 1 else 2 end"
 STYLE = """
 body{font-family:Helvetica,Arial,sans-serif;margin:24px;color:#111827;max-width:1100px}
-table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #e5e7eb;padding:4px 8px;text-align:left;font-size:13px}
+table{border-collapse:collapse;margin:12px 0}
+td,th{border:1px solid #e5e7eb;padding:4px 8px;text-align:left;font-size:13px}
 .finding{border:1px solid #e5e7eb;border-radius:6px;padding:12px 16px;margin:16px 0}
 .high{border-left:6px solid #dc2626}.warning{border-left:6px solid #f59e0b}.info{border-left:6px solid #3b82f6}
 .meta{color:#6b7280;font-size:12px}.chart{margin-top:8px}

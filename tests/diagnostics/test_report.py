@@ -3,6 +3,7 @@ one self-contained HTML file with one chart per finding, and it opens in headles
 
 from __future__ import annotations
 
+import os
 import re
 
 from diagnostics import run_diagnostics, write_report
@@ -84,3 +85,25 @@ def test_line_chart_marks_anomalous_days_and_shades_windows():
     )
     assert svg.count('class="anomaly"') == 4 and svg.count('class="series"') == 2  # the gap splits the line
     assert 'class="band-current"' in svg and 'class="band-previous"' in svg and "&lt;x&gt;" in svg
+
+
+def test_sentrum_report_writes_the_night_and_refuses_an_unknown_workspace(tmp_path, monkeypatch, capsys):
+    from orchestration.cli import main
+    from warehouse import DuckDBWarehouse
+    from workspaces import MetaConnection, Workspace, YamlRegistry
+
+    home = tmp_path / "home"
+    with DuckDBWarehouse(home / "warehouse.duckdb") as wh:
+        findings = _planted_night(wh)
+    YamlRegistry(home / "workspaces.yaml").upsert(
+        Workspace(id=WS, name="Acme", meta=MetaConnection(ad_accounts=["act_1"], token_secret="meta-token-acme"))
+    )
+    for key in [k for k in os.environ if k.startswith("SENTRUM_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("SENTRUM_HOME", str(home))
+    out = tmp_path / "acme.html"
+    assert main(["report", "--workspace", WS, "--night", NIGHT.isoformat(), "--out", str(out)]) == 0
+    assert f"{findings} finding(s)" in capsys.readouterr().out
+    assert out.read_text().count("<svg") == findings
+    assert main(["report", "--workspace", "nobody", "--night", NIGHT.isoformat()]) == 2
+    assert "nobody" in capsys.readouterr().err
