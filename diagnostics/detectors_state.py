@@ -46,15 +46,14 @@ def detect_ad_delivery(data: MartData, config: DiagnosticsConfig) -> list[Findin
         last = account.windows.last_day
         look = account.windows.lookback
         adset = data.adsets.get(stats.adset_id or "")
-        prev_spend = stats.sums["prev"].spend + stats.sums["cur"].spend
-        adset_prev = (adset.sums["prev"].spend + adset.sums["cur"].spend) if adset else 0.0
-        share = _share(prev_spend, adset_prev)
-        spent_lately = stats.sums["trail"].spend + prev_spend > 0
+        # the share of its ad set's spend the ad carried the week before: what the ad set stands to lose
+        share = _share(stats.sums["prev"].spend, adset.sums["prev"].spend if adset else 0.0)
+        spent_lately = stats.sums["trail"].spend + stats.sums["prev"].spend + stats.sums["cur"].spend > 0
         recent_creation = dim.created_day is not None and dim.created_day >= look.start
         evidence = [
             Metric("spend", stats.sums["cur"].spend, stats.sums["prev"].spend, stats.sums["trail"].spend),
             Metric("impressions", stats.sums["cur"].impressions, stats.sums["prev"].impressions),
-            Metric("share_of_adset_spend", share),
+            Metric("share_of_adset_spend_previous", share),
         ]
         context: list[tuple[str, str | float | int | None]] = [("effective_status", dim.effective_status)]
         kind: str | None = None
@@ -79,7 +78,7 @@ def detect_ad_delivery(data: MartData, config: DiagnosticsConfig) -> list[Findin
                 and sum(d.impressions for d in stalled) == 0
             ):
                 kind = "ad_not_delivering"
-                severity = "high" if stats.sums["prev"].spend and share >= config.stall_share_high else "warning"
+                severity = "high" if share >= config.stall_share_high else "warning"
                 context.append(("days_without_impressions", config.stall_days))
         if kind is None:
             continue
@@ -103,8 +102,8 @@ def detect_account_state(data: MartData, config: DiagnosticsConfig) -> list[Find
         else:
             continue
         account = data.accounts.get(account_id)
-        last = account.windows.last_day if account else (data.as_of or data.as_of)
-        assert last is not None
+        last = account.windows.last_day if account else data.as_of
+        assert last is not None  # as_of is set by the reader
         daily = data.account_daily.get(account_id, {})
         recent = Sums()
         for i in range(config.window_days):

@@ -20,12 +20,12 @@ def _cur(f: Finding, name: str) -> float | None:
 
 def _ad_rejected(f: Finding) -> Narrative:
     status = dict(f.context).get("effective_status")
-    share = _cur(f, "share_of_adset_spend")
+    share = _cur(f, "share_of_adset_spend_previous")
     spend = f.metric("spend")
     summary = (
-        f"{_cap(_label(f))} is {status} as of {f.period.end.isoformat()}; it carried "
-        f"{_fmt_pct(share, signed=False)} of its ad set's spend over the last two weeks "
-        f"({_fmt_money(spend.previous if spend else None, f.currency)} the week before)."
+        f"{_cap(_label(f))} is {status} as of {f.period.end.isoformat()}; the week before it carried "
+        f"{_fmt_pct(share, signed=False)} of its ad set's spend "
+        f"({_fmt_money(spend.previous if spend else None, f.currency)})."
     )
     if status == "DISAPPROVED":
         causes = ["The ad was rejected in review: it does not deliver until it is fixed and approved."]
@@ -41,7 +41,7 @@ def _ad_rejected(f: Finding) -> Narrative:
 
 def _ad_stalled(f: Finding) -> Narrative:
     imp = f.metric("impressions")
-    share = _cur(f, "share_of_adset_spend")
+    share = _cur(f, "share_of_adset_spend_previous")
     summary = (
         f"{_cap(_label(f))} is active but had no impressions in {_period(f)} while its account delivered; the week "
         f"before it had {_fmt_num(imp.previous if imp else None)} impressions "
