@@ -10,7 +10,7 @@ export SENTRUM_HOME ?= $(CURDIR)/.sentrum
 SANDBOX_PORT ?= 8765
 UI_PORT ?= 3000
 
-.PHONY: help setup demo test ui sandbox docs lint clean
+.PHONY: help setup demo test ui sandbox docs lint clean chromium
 
 help:
 	@echo "make demo   - run the nightly pipeline on the embedded default (DuckDB + Graph API sandbox)"
@@ -32,8 +32,15 @@ setup: .venv/.synced
 demo: setup
 	$(UV) run --frozen --no-sync sentrum demo
 
-test: setup
+test: setup chromium
 	$(UV) run --frozen --no-sync pytest
+
+# Headless Chromium for the report test (Debian's chromium-headless-shell); installed once, quiet when present.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+chromium:
+	@command -v chromium-headless-shell >/dev/null 2>&1 || test -x /usr/lib/chromium/chromium-headless-shell \
+		|| { echo "installing chromium-headless-shell (apt)"; $(SUDO) apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium-headless-shell >/dev/null; }
 
 ui: setup
 	SANDBOX_PORT=$(SANDBOX_PORT) UI_PORT=$(UI_PORT) UV="$(UV)" ./scripts/ui.sh

@@ -1,6 +1,8 @@
-"""AI diagnostics: deterministic detectors over the marts, narrated offline or by OpenAI, stored per night.
+"""AI diagnostics: deterministic detectors over the marts, narrated offline or by OpenAI or Anthropic, with a chart
+per finding, stored per night.
 
-Entry points for the orchestrator: `build_narrator(...)` once from settings, then `run_diagnostics(...)` per workspace.
+Entry points for the orchestrator: `build_narrator(...)` once per run from settings, then `run_night(...)` for the
+run's workspaces (or `run_diagnostics(...)` for one); `write_report(...)` renders a night as HTML.
 """
 
 from diagnostics.config import DiagnosticsConfig
@@ -8,7 +10,8 @@ from diagnostics.findings import Entity, Finding, Metric, Window
 from diagnostics.narrative import PROMPT_VERSION, Narrative
 from diagnostics.narrators import NarrationOutcome, Narrator, build_narrator
 from diagnostics.offline import OfflineNarrator
-from diagnostics.run import DiagnosticsResult, detect, run_diagnostics
+from diagnostics.report import write_report
+from diagnostics.run import DiagnosticsResult, detect, narrate_workspaces, run_diagnostics, run_night
 from diagnostics.store import DIAGNOSTICS_SCHEMA, FINDINGS_TABLE
 
 __all__ = [
@@ -27,5 +30,8 @@ __all__ = [
     "Window",
     "build_narrator",
     "detect",
+    "narrate_workspaces",
     "run_diagnostics",
+    "run_night",
+    "write_report",
 ]

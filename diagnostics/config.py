@@ -64,9 +64,38 @@ class DiagnosticsConfig:
     fatigue_ctr_drop: float = 0.15
     fatigue_ctr_drop_high: float = 0.30
 
-    # -- spend with zero conversions: spend measured in multiples of the account's matured CPA -----------------
-    zero_conversions_warning_cpa_multiple: float = 3.0
+    # -- spend with zero conversions (ad, ad set, campaign): the spend measured in conversions expected at the
+    # siblings' CPA in the same window (same lag, so maturity-neutral), else at the account's matured CPA --------
+    zero_conversions_warning_cpa_multiple: float = 3.0  # expected conversions (spend / baseline CPA)
     zero_conversions_high_cpa_multiple: float = 6.0
+    zero_min_spend_days: int = 3  # it kept spending: days with spend in the current window
+    zero_min_sibling_conversions: float = 5.0  # siblings "convert": at least this many in the window
+
+    # -- delivery problems from the dims --------------------------------------------------------------------------
+    stall_days: int = 3  # an ACTIVE ad with zero impressions on the newest days, while its account delivers
+    stall_share_high: float = 0.5  # ...high when it carried this share of its ad set's spend the week before
+    rejected_share_high: float = 0.2  # a disapproved ad that carried this share of its ad set's spend: high
+    spend_cap_warning_days: float = 7.0  # days of spend left under the account's spend cap at the current rate
+    spend_cap_high_days: float = 2.0
+
+    # -- value tracking: conversions hold while their value collapses, or the reverse ------------------------------
+    value_min_conversions: float = 10.0  # recent conversions (or conversions implied by value) at least
+
+    # -- auction cost: account CPM of the newest days against the same weekdays of the weeks before ----------------
+    cpm_recent_days: int = 3
+    cpm_baseline_weeks: int = 4
+    cpm_min_impressions: int = 10_000  # in the recent days
+    cpm_spike_warning: float = 0.30
+    cpm_spike_high: float = 0.60
+
+    # -- lifetime budgets: projected spend by the end date at the current daily rate --------------------------------
+    lifetime_under_warning: float = 0.60  # projected share of the budget spent by the end
+    lifetime_under_high: float = 0.30
+    lifetime_exhaust_share: float = 0.5  # budget gone before this share of the remaining days: warning
+
+    # -- learning phase (learning_stage_info on ad sets, when extracted) ---------------------------------------------
+    learning_weekly_events: float = 50.0  # Meta's rule of thumb to exit learning: ~50 optimisation events a week
+    learning_stuck_days: int = 7  # still LEARNING this long after the last significant edit
 
     # -- tracking breakage: conversions per link click collapse while link clicks hold ---------------------------
     tracking_min_expected_conversions: float = 10.0
@@ -103,6 +132,10 @@ class DiagnosticsConfig:
             raise ValueError("max_findings must be 1..5000 (one night is replaced in one statement)")
         if self.window_days < 1 or self.trailing_days < self.window_days or self.tracking_window_days < 1:
             raise ValueError("window_days >= 1, trailing_days >= window_days and tracking_window_days >= 1")
+        if not 1 <= self.cpm_recent_days <= 7 or self.cpm_baseline_weeks * 7 + 7 > self.lookback_days + 1:
+            raise ValueError("cpm_recent_days 1..7, and the weekday baseline must fit in the lookback")
+        if not 1 <= self.stall_days <= self.window_days:
+            raise ValueError("stall_days must be 1..window_days")
         pairs = (
             ("cpa_increase_warning", "cpa_increase_high"),
             ("roas_decrease_warning", "roas_decrease_high"),
@@ -112,6 +145,9 @@ class DiagnosticsConfig:
             ("zero_conversions_warning_cpa_multiple", "zero_conversions_high_cpa_multiple"),
             ("tracking_collapse_warning", "tracking_collapse_high"),
             ("pacing_under_high", "pacing_under_warning"),
+            ("cpm_spike_warning", "cpm_spike_high"),
+            ("lifetime_under_high", "lifetime_under_warning"),
+            ("spend_cap_high_days", "spend_cap_warning_days"),
             ("concentration_info", "concentration_warning"),
             ("breakdown_ratio_warning", "breakdown_ratio_high"),
         )

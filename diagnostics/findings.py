@@ -25,6 +25,18 @@ FINDING_TYPES = (
     "budget_pacing",
     "concentration",
     "breakdown_outlier",
+    # delivery and state (from the dims)
+    "ad_disapproved",
+    "ad_with_issues",
+    "ad_not_delivering",
+    "account_disabled",
+    "account_unpaid",
+    "spend_cap",
+    "learning_limited",
+    "lifetime_budget_pacing",
+    # measurement and market
+    "value_tracking_break",
+    "auction_cost_spike",
 )
 
 

@@ -16,6 +16,21 @@ from typing import Any, Protocol
 
 from diagnostics.config import DiagnosticsConfig
 from diagnostics.findings import Window
+from diagnostics.marts_state import (
+    DIM_ACCOUNTS,
+    DIM_ADS,
+    DIM_ADSETS,
+    DIM_BUDGET_HISTORY,
+    DIM_CAMPAIGNS,
+    AccountDim,
+    AdDim,
+    AdsetDim,
+    BudgetVersion,
+    CampaignDim,
+    read_account_dims,
+    read_budgets,
+    read_dims,
+)
 from warehouse.errors import WarehouseError
 
 log = logging.getLogger(__name__)
@@ -24,10 +39,6 @@ MARTS = "marts"
 FCT_AD = "fct_ad_insights_daily"
 FCT_ADSET = "fct_adset_insights_daily"
 FCT_CAMPAIGN = "fct_campaign_insights_daily"
-DIM_ACCOUNTS = "dim_ad_accounts"
-DIM_CAMPAIGNS = "dim_campaigns"
-DIM_ADSETS = "dim_adsets"
-DIM_ADS = "dim_ads"
 # breakdown dimension -> (mart, the cell's columns)
 BREAKDOWN_MARTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "age_gender": ("fct_ad_insights_daily_by_age_gender", ("age", "gender")),
@@ -52,6 +63,7 @@ ALL_MARTS = (
     DIM_CAMPAIGNS,
     DIM_ADSETS,
     DIM_ADS,
+    DIM_BUDGET_HISTORY,
     *(table for table, _ in BREAKDOWN_MARTS.values()),
 )
 
@@ -64,6 +76,14 @@ def _missing_table(exc: BaseException) -> bool:
         return True
     text = str(exc).lower()
     return "does not exist" in text or "not found: table" in text
+
+
+def _missing_column(exc: BaseException) -> bool:
+    cause = exc.__cause__
+    if cause is not None and type(cause).__name__ == "BinderException":
+        return True
+    text = str(exc).lower()
+    return "unrecognized name" in text or ("column" in text and ("not found" in text or "does not exist" in text))
 
 
 class QueryWarehouse(Protocol):
@@ -81,6 +101,10 @@ class QueryWarehouse(Protocol):
 def _num(value: Any) -> float:
     # Money arrives as Decimal (NUMERIC); diagnostics work in ratios, where float precision is ample.
     return float(value) if value is not None else 0.0
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if value is not None else None
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -149,6 +173,10 @@ class AccountWindows:
             "ctrail": trail.shifted(m),
             "recent": Window.ending(last_day, config.tracking_window_days),
         }
+        # each day of the current window, as its own one-day window ("d0" the oldest)
+        for i in range(w):
+            day = cur.start + timedelta(days=i)
+            windows[f"d{i}"] = Window(day, day)
         return cls(account_id, last_day, windows)
 
     @property
@@ -178,10 +206,18 @@ class EntityStats:
     sums: dict[str, Sums] = field(default_factory=lambda: {w: Sums() for w in ALL_WINDOWS})
     first_spend_day: date | None = None  # within the current window
     last_spend_day: date | None = None
+    # each day of the current window, oldest first (additive: a parent's day is the sum of its ads')
+    daily: list[Sums] = field(default_factory=list)
+    # mean daily frequency in cur / prev as Meta fetched it at this entity's own grain (ads only: never rolled up)
+    frequency: dict[str, float | None] = field(default_factory=dict)
 
     def absorb(self, other: EntityStats) -> None:
         for w in ALL_WINDOWS:
             self.sums[w].add(other.sums[w])
+        if not self.daily:
+            self.daily = [Sums() for _ in other.daily]
+        for mine, theirs in zip(self.daily, other.daily, strict=True):
+            mine.add(theirs)
         if other.first_spend_day and (self.first_spend_day is None or other.first_spend_day < self.first_spend_day):
             self.first_spend_day = other.first_spend_day
         if other.last_spend_day and (self.last_spend_day is None or other.last_spend_day > self.last_spend_day):
@@ -198,27 +234,6 @@ class FrequencyStats:
     account_id: str
     frequency: dict[str, float | None]  # cur, prev
     sums: dict[str, Sums]  # cur, prev (impressions, clicks)
-
-
-@dataclass(frozen=True)
-class CampaignDim:
-    campaign_id: str
-    account_id: str | None
-    name: str | None
-    objective: str | None
-    status: str | None
-    effective_status: str | None
-    daily_budget: float | None
-
-
-@dataclass(frozen=True)
-class AdsetDim:
-    adset_id: str
-    campaign_id: str | None
-    name: str | None
-    status: str | None
-    effective_status: str | None
-    daily_budget: float | None
 
 
 @dataclass(frozen=True)
@@ -241,7 +256,17 @@ class MartData:
     frequency: dict[str, dict[str, FrequencyStats]] = field(default_factory=lambda: {"adset": {}, "campaign": {}})
     campaign_dims: dict[str, CampaignDim] = field(default_factory=dict)
     adset_dims: dict[str, AdsetDim] = field(default_factory=dict)
+    ad_dims: dict[str, AdDim] = field(default_factory=dict)  # ads in a state worth judging (active, rejected)
+    account_dims: dict[str, AccountDim] = field(default_factory=dict)  # every account, stale ones included
     breakdowns: dict[str, list[BreakdownCell]] = field(default_factory=dict)
+    # account -> day -> sums over the whole lookback (the auction-cost baseline and the account charts)
+    account_daily: dict[str, dict[date, Sums]] = field(default_factory=dict)
+    # (level, id) -> budget versions, oldest first; empty when the budget history mart is not built
+    budget_history: dict[tuple[str, str], list[BudgetVersion]] = field(default_factory=dict)
+    has_budget_history: bool = False
+    # (level, id) -> spend since the entity's start (entities with a lifetime budget only)
+    lifetime_spend: dict[tuple[str, str], float] = field(default_factory=dict)
+    as_of: date | None = None  # night - 1: the newest complete day any account can have
     # what could not be read and why (a mart not built yet, a stale account)
     skipped: dict[str, str] = field(default_factory=dict)
 
@@ -295,6 +320,7 @@ class MartReader:
         self.ws = workspace_id
         self.config = config
         self._present: set[str] | None = None
+        self._columns: dict[tuple[str, str], bool] = {}
 
     def _ref(self, table: str) -> str:
         return self.wh.table_ref(MARTS, table)
@@ -311,12 +337,32 @@ class MartReader:
                 self._present = {t for t in ALL_MARTS if self._probe(t)}
         return table in self._present
 
-    def _probe(self, table: str) -> bool:
+    def has_column(self, table: str, column: str) -> bool:
+        """Whether mart `table` has `column` (a field the extraction may not provide yet: the detectors that need it
+        then stay silent). From the catalog, or by probing when the catalog walk is refused."""
+        key = (table, column)
+        if key not in self._columns:
+            if not self.present(table):
+                self._columns[key] = False
+            else:
+                try:
+                    found = {t.name for t in self.wh.tables_with_column(column) if t.schema == MARTS}
+                    self._columns[key] = table in found
+                except WarehouseError:
+                    self._columns[key] = self._probe(table, column)
+        return self._columns[key]
+
+    def select_columns(self, table: str, columns: Iterable[str], alias: str = "") -> str:
+        """`alias.col` for the columns `table` has, `null as col` for those it lacks."""
+        prefix = f"{alias}." if alias else ""
+        return ", ".join(f"{prefix}{c}" if self.has_column(table, c) else f"null as {c}" for c in columns)
+
+    def _probe(self, table: str, column: str = "workspace_id") -> bool:
         """Whether a mart exists, by selecting nothing from it; errors other than "no such table" propagate."""
         try:
-            self._query(f"select workspace_id from {self._ref(table)} where workspace_id = @ws and false", {})
+            self._query(f"select {column} from {self._ref(table)} where workspace_id = @ws and false", {})
         except WarehouseError as exc:
-            if _missing_table(exc):
+            if _missing_table(exc) or (column != "workspace_id" and _missing_column(exc)):
                 return False
             raise
         return True
@@ -326,15 +372,17 @@ class MartReader:
 
     # -- the read ---------------------------------------------------------------------------------------------
     def read(self, night: date) -> MartData:
-        data = MartData(self.ws)
+        data = MartData(self.ws, as_of=night - timedelta(days=1))
         if not self.present(FCT_AD):
             data.skipped[FCT_AD] = "mart not built yet: no diagnostics"
             return data
-        self._accounts(data, as_of=night - timedelta(days=1))
+        self._accounts(data, as_of=night - timedelta(days=1))  # every account's dim row too, stale ones included
         if not data.accounts:
             return data
-        self._dims(data)
+        read_dims(self, data)
         self._ads(data)
+        self._account_daily(data)
+        read_budgets(self, data)
         for level, table, key in (("adset", FCT_ADSET, "adset_id"), ("campaign", FCT_CAMPAIGN, "campaign_id")):
             if self.present(table):
                 self._frequency(data, level, table, key)
@@ -361,16 +409,8 @@ class MartReader:
             "where workspace_id = @ws and date_day between @since and @as_of group by account_id",
             {"as_of": as_of, "since": since},
         )
-        names: dict[str, dict[str, Any]] = {}
-        if not self.present(DIM_ACCOUNTS):
-            data.skipped[DIM_ACCOUNTS] = "mart not built yet: no account names or currencies"
-        else:
-            for r in self._query(
-                f"select account_id, account_name, account_currency, timezone_name from {self._ref(DIM_ACCOUNTS)} "
-                "where workspace_id = @ws",
-                {},
-            ):
-                names[r["account_id"]] = r
+        read_account_dims(self, data)
+        names = data.account_dims
         for account_id in sorted(set(names) - {r["account_id"] for r in rows}):
             data.skipped[f"account:{account_id}"] = f"no data since {since}: stale"
         for r in sorted(rows, key=lambda r: r["account_id"]):
@@ -378,52 +418,27 @@ class MartReader:
             if last_day < oldest:
                 data.skipped[f"account:{account_id}"] = f"newest data is {last_day}, older than {oldest}: stale"
                 continue
-            dim = names.get(account_id, {})
+            dim = names.get(account_id)
             data.accounts[account_id] = Account(
                 account_id=account_id,
-                name=dim.get("account_name"),
-                currency=dim.get("account_currency") or r["account_currency"],
-                timezone=dim.get("timezone_name"),
+                name=dim.name if dim else None,
+                currency=(dim.currency if dim else None) or r["account_currency"],
+                timezone=dim.timezone if dim else None,
                 windows=AccountWindows.build(account_id, last_day, self.config),
             )
 
-    def _dims(self, data: MartData) -> None:
-        if self.present(DIM_CAMPAIGNS):
-            for r in self._query(
-                "select campaign_id, account_id, campaign_name, objective, status, effective_status, daily_budget "
-                f"from {self._ref(DIM_CAMPAIGNS)} where workspace_id = @ws",
-                {},
-            ):
-                data.campaign_dims[r["campaign_id"]] = CampaignDim(
-                    campaign_id=r["campaign_id"],
-                    account_id=r["account_id"],
-                    name=r["campaign_name"],
-                    objective=r["objective"],
-                    status=r["status"],
-                    effective_status=r["effective_status"],
-                    daily_budget=_num(r["daily_budget"]) if r["daily_budget"] is not None else None,
-                )
-        else:
-            data.skipped[DIM_CAMPAIGNS] = "mart not built yet: no campaign names, objectives or budgets"
-        if self.present(DIM_ADSETS):
-            for r in self._query(
-                "select adset_id, campaign_id, adset_name, status, effective_status, daily_budget "
-                f"from {self._ref(DIM_ADSETS)} where workspace_id = @ws",
-                {},
-            ):
-                data.adset_dims[r["adset_id"]] = AdsetDim(
-                    adset_id=r["adset_id"],
-                    campaign_id=r["campaign_id"],
-                    name=r["adset_name"],
-                    status=r["status"],
-                    effective_status=r["effective_status"],
-                    daily_budget=_num(r["daily_budget"]) if r["daily_budget"] is not None else None,
-                )
-        else:
-            data.skipped[DIM_ADSETS] = "mart not built yet: no ad set names or budgets"
-
     def _ads(self, data: MartData) -> None:
-        cte, params = _windows_cte(data.accounts.values(), ALL_WINDOWS)
+        days = [f"d{i}" for i in range(self.config.window_days)]
+        cte, params = _windows_cte(data.accounts.values(), (*ALL_WINDOWS, *days))
+        with_frequency = self.has_column(FCT_AD, "frequency")
+        frequency = (
+            "".join(
+                f", avg(case when {_in(w)} and f.impressions > 0 then f.frequency end) as {w}__frequency"
+                for w in ("cur", "prev")
+            )
+            if with_frequency
+            else ""
+        )
         with_names = self.present(DIM_ADS)
         if not with_names:
             data.skipped[DIM_ADS] = "mart not built yet: ads are named by id only"
@@ -436,7 +451,8 @@ class MartReader:
             f"with w as ({cte}) "
             "select f.account_id, f.campaign_id, f.adset_id, f.ad_id, "
             + ("max(d.ad_name) as ad_name, " if with_names else "")
-            + ", ".join(_window_sums(ALL_WINDOWS))
+            + ", ".join(_window_sums((*ALL_WINDOWS, *days)))
+            + frequency
             + f", min(case when {_in('cur')} and f.spend > 0 then f.date_day end) as first_spend_day"
             f", max(case when {_in('cur')} and f.spend > 0 then f.date_day end) as last_spend_day "
             f"from {self._ref(FCT_AD)} as f join w on f.account_id = w.account_id "
@@ -456,6 +472,8 @@ class MartReader:
                 sums={w: _sums(r, w) for w in ALL_WINDOWS},
                 first_spend_day=r["first_spend_day"],
                 last_spend_day=r["last_spend_day"],
+                daily=[_sums(r, d) for d in days],
+                frequency={w: _float(r.get(f"{w}__frequency")) for w in ("cur", "prev")} if with_frequency else {},
             )
             data.ads[ad.id] = ad
             # Roll up: every additive metric of a parent is the sum of its ads' (Meta's own invariant).
@@ -478,6 +496,21 @@ class MartReader:
             campaign.name = cdim.name if cdim else None
         for account_id, stats in data.account_stats.items():
             stats.name = data.accounts[account_id].name
+
+    def _account_daily(self, data: MartData) -> None:
+        """Each account's daily sums over its lookback: the day-of-week baseline of auction costs, and the series
+        behind account-level charts. Small: accounts x ~42 days."""
+        cte, params = _windows_cte(data.accounts.values(), ())
+        sql = (
+            f"with w as ({cte}) select f.account_id, f.date_day, "
+            + ", ".join(f"sum(coalesce(f.{m}, 0)) as {m}" for m in ADDITIVE)
+            + f" from {self._ref(FCT_AD)} as f join w on f.account_id = w.account_id "
+            "where f.workspace_id = @ws and f.date_day between @lo and @hi "
+            "and f.date_day between w.look_start and w.look_end group by f.account_id, f.date_day"
+        )
+        for r in self._query(sql, {**params, **_bounds(data.accounts.values(), ("look",))}):
+            sums = Sums(**{m: _num(r[m]) for m in ADDITIVE})
+            data.account_daily.setdefault(r["account_id"], {})[r["date_day"]] = sums
 
     def _frequency(self, data: MartData, level: str, table: str, key: str) -> None:
         windows = ("cur", "prev")

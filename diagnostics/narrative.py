@@ -3,7 +3,7 @@
 Privacy (architecture rule 8): a provider receives `build_payload(finding)` and the fixed instructions, nothing else.
 The payload holds the finding's aggregated window metrics, the entity's level, id and name, the breakdown cell, the
 currency and the window dates: no rows, no workspace id, no tokens. Names are scrubbed of anything token-shaped and,
-with `redact_names`, replaced by stable pseudonyms that are mapped back before storage.
+with `redact_names`, names and ids are replaced by stable pseudonyms that are mapped back before storage.
 """
 
 from __future__ import annotations
@@ -51,17 +51,6 @@ def check_narrative(narrative: Narrative) -> Narrative:
     return narrative
 
 
-def strict_json_schema() -> dict[str, Any]:
-    """The Narrative's JSON schema in the shape strict structured output requires: every property required,
-    no additional properties, no titles or defaults the API would reject."""
-    schema = Narrative.model_json_schema()
-    props = {
-        name: {k: v for k, v in spec.items() if k not in ("title", "default")}
-        for name, spec in schema["properties"].items()
-    }
-    return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
-
-
 # -- privacy ---------------------------------------------------------------------------------------------------------
 _SECRET_PATTERNS = (
     re.compile(r"EAA[A-Za-z0-9]{16,}"),  # Meta user / system-user access tokens
@@ -79,16 +68,17 @@ def scrub(text: str) -> str:
     return text
 
 
-def pseudonym(workspace_id: str, level: str, object_id: str) -> str:
-    """Stable per object (the same name on every night, so the cache still hits), meaningless outside."""
+def pseudonym(workspace_id: str, level: str, object_id: str, kind: str = "name") -> str:
+    """Stable per object (the same alias on every night, so the cache still hits), meaningless outside. `kind`
+    "name" gives `adset-3fa2b1c9`, "id" gives `adset-id-3fa2b1c9` (never a substring of the name's alias)."""
     digest = hashlib.sha256(f"{workspace_id}\x1f{level}\x1f{object_id}".encode()).hexdigest()[:8]
-    return f"{level}-{digest}"
+    return f"{level}-{digest}" if kind == "name" else f"{level}-{kind}-{digest}"
 
 
 @dataclass(frozen=True)
 class Payload:
     body: dict[str, Any]
-    # pseudonym -> real name, to restore names in the narrative that comes back
+    # pseudonym -> real name or id, to restore them in the narrative that comes back
     names: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -96,22 +86,30 @@ class Payload:
 
 
 def build_payload(finding: Finding, *, redact_names: bool) -> Payload:
+    """What a provider receives for `finding`. With `redact_names`, the entity's name AND its id (an ad account's
+    `act_...` included) leave as pseudonyms, and any of the finding's ids found in a context string is replaced too."""
     names: dict[str, str] = {}
-    name = finding.entity.name
-    if name is not None:
-        if redact_names:
-            alias = pseudonym(finding.workspace_id, finding.entity.level, finding.entity.id)
+    entity = finding.entity
+    name, entity_id = entity.name, entity.id
+    if redact_names:
+        id_alias = pseudonym(finding.workspace_id, entity.level, entity.id, "id")
+        names[id_alias] = entity.id
+        entity_id = id_alias
+        if name is not None:
+            alias = pseudonym(finding.workspace_id, entity.level, entity.id)
             names[alias] = name
             name = alias
-        else:
-            name = scrub(name)
+    elif name is not None:
+        name = scrub(name)
+    context = {k: v for k, v in finding.context}
+    if redact_names:
+        ids = {finding.account_id, finding.campaign_id, finding.adset_id, entity.id} - {None, ""}
+        context = {k: _without_ids(v, ids) for k, v in context.items()}
     body: dict[str, Any] = {
         "finding_type": finding.finding_type,
         "severity": finding.severity,
-        "entity": {"level": finding.entity.level, "id": finding.entity.id, "name": name},
-        "breakdown": (
-            {k: scrub(v) for k, v in finding.entity.breakdown} if finding.entity.breakdown is not None else None
-        ),
+        "entity": {"level": entity.level, "id": entity_id, "name": name},
+        "breakdown": ({k: scrub(v) for k, v in entity.breakdown} if entity.breakdown is not None else None),
         "currency": finding.currency,
         "windows": {
             "current": finding.period.as_list(),
@@ -119,17 +117,27 @@ def build_payload(finding: Finding, *, redact_names: bool) -> Payload:
             "trailing": finding.trailing.as_list() if finding.trailing else None,
         },
         "evidence": finding.evidence_dicts(),
-        "context": {k: v for k, v in finding.context},
+        "context": context,
     }
     return Payload(body, names)
+
+
+def _without_ids(value: Any, ids: set[str]) -> Any:
+    if not isinstance(value, str):
+        return value
+    for object_id in sorted(ids, key=len, reverse=True):
+        value = value.replace(object_id, "[id]")
+    return value
 
 
 def restore_names(narrative: Narrative, names: dict[str, str]) -> Narrative:
     if not names:
         return narrative
+    # longest alias first, so an alias that is a prefix of another never clips it
+    ordered = sorted(names.items(), key=lambda kv: len(kv[0]), reverse=True)
 
     def put_back(text: str) -> str:
-        for alias, real in names.items():
+        for alias, real in ordered:
             text = text.replace(alias, real)
         return text
 
@@ -156,9 +164,13 @@ compare matured windows: the newest days are left out because their conversions 
 Use only the numbers given; do not invent figures, dates or causes the numbers cannot support.
 Write a short summary (what changed, by how much, where, when), likely causes (most likely first) and concrete
 actions in Meta Ads Manager. Set confidence to how well the evidence supports the causes you name.
-Refer to the entity by the name given, even when it looks like a code."""
+Refer to the entity by the name and id given, even when they look like codes (they may be pseudonyms)."""
 
 # The prompt version moves with the instructions and the schema by construction: editing either invalidates the cache.
+# The providers' SDKs derive the request schema from the same pydantic model (`text_format` / `output_format`).
 PROMPT_VERSION = (
-    "p1-" + hashlib.sha256((INSTRUCTIONS + json.dumps(strict_json_schema(), sort_keys=True)).encode()).hexdigest()[:10]
+    "p1-"
+    + hashlib.sha256((INSTRUCTIONS + json.dumps(Narrative.model_json_schema(), sort_keys=True)).encode()).hexdigest()[
+        :10
+    ]
 )

@@ -8,69 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from diagnostics.findings import Finding, Metric
-from diagnostics.narrative import Confidence, Narrative, build_payload, input_hash
+from diagnostics.findings import Finding
+from diagnostics.narrative import Narrative, build_payload, input_hash
 from diagnostics.narrators import CachedNarrative, NarrationOutcome
+from diagnostics.offline_state import STATE_TEMPLATES
+from diagnostics.wording import (
+    _cap,
+    _change,
+    _confidence,
+    _fall,
+    _fmt_money,
+    _fmt_num,
+    _fmt_pct,
+    _fmt_ratio_pct,
+    _label,
+    _level,
+    _period,
+)
 
 OFFLINE_MODEL = "offline-template"
-
-
-def _fmt_pct(x: float | None, signed: bool = True) -> str:
-    if x is None:
-        return "n/a"
-    return f"{x * 100:+.0f}%" if signed else f"{x * 100:.0f}%"
-
-
-def _fmt_ratio_pct(x: float | None) -> str:
-    """A rate such as CTR or conversion rate, shown as a percentage with two decimals."""
-    return "n/a" if x is None else f"{x * 100:.2f}%"
-
-
-def _fmt_money(x: float | None, currency: str | None) -> str:
-    if x is None:
-        return "n/a"
-    # Zero-decimal currencies (JPY, KRW, ...) read wrong with cents.
-    decimals = 0 if (currency or "") in {"JPY", "KRW", "VND", "CLP", "ISK", "HUF", "TWD", "IDR"} else 2
-    return f"{x:,.{decimals}f} {currency or ''}".strip()
-
-
-def _fmt_num(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:,.0f}"
-
-
-def _change(m: Metric | None, baseline: str = "previous") -> float | None:
-    if m is None or m.current is None:
-        return None
-    base = getattr(m, baseline)
-    return m.current / base - 1.0 if base else None
-
-
-def _fall(m: Metric | None) -> str:
-    """How far a metric fell from the previous window, as a positive percentage."""
-    c = _change(m)
-    return _fmt_pct(-c, signed=False) if c is not None else "n/a"
-
-
-def _level(f: Finding) -> str:
-    return {"adset": "ad set"}.get(f.entity.level, f.entity.level)
-
-
-def _label(f: Finding) -> str:
-    return f"{_level(f)} '{f.entity.name or f.entity.id}'"
-
-
-def _cap(text: str) -> str:
-    # not str.capitalize(): that lower-cases the rest, and the rest is a customer's object name
-    return text[:1].upper() + text[1:]
-
-
-def _period(f: Finding) -> str:
-    return f"{f.period.start.isoformat()}..{f.period.end.isoformat()}"
-
-
-def _confidence(f: Finding) -> Confidence:
-    # The numbers are exact; the causes are templates. Confidence says how strong the signal is, no more.
-    return "low" if f.severity == "info" else "medium"
 
 
 def _efficiency(f: Finding) -> Narrative:
@@ -154,20 +110,30 @@ def _fatigue(f: Finding) -> Narrative:
 
 
 def _zero(f: Finding) -> Narrative:
-    spend, mult, cpa = f.metric("spend"), f.metric("spend_in_account_cpas"), f.metric("account_cpa_matured")
-    assert spend is not None and mult is not None and cpa is not None
+    spend, expected, cpa = f.metric("spend"), f.metric("expected_conversions"), f.metric("baseline_cpa")
+    days = f.metric("days_spending")
+    assert spend is not None and expected is not None and cpa is not None
+    siblings = dict(f.context).get("baseline") == "siblings"
+    against = "its siblings' CPA in the same days" if siblings else "the account's matured CPA"
     summary = (
-        f"{_cap(_label(f))} spent {_fmt_money(spend.current, f.currency)} in {_period(f)} without a single "
-        f"conversion: {(mult.current or 0):.1f} times the account's matured CPA "
-        f"({_fmt_money(cpa.current, f.currency)})."
+        f"{_cap(_label(f))} spent {_fmt_money(spend.current, f.currency)} on "
+        f"{_fmt_num(days.current if days else None)} days of {_period(f)} without a single conversion, "
+        f"where {(expected.current or 0):.1f} were expected at {against} ({_fmt_money(cpa.current, f.currency)})."
     )
     causes = [
-        "The conversion event of this ad set is missing or misconfigured.",
-        "The audience or offer does not fit this traffic.",
+        "This traffic does not convert: the audience, offer or creative does not fit it.",
+        "The conversion event of this entity is missing or misconfigured.",
     ]
+    if siblings:
+        rate = f.metric("siblings_conversion_rate")
+        causes.insert(
+            0,
+            f"Its siblings convert ({_fmt_ratio_pct(rate.current if rate else None)} of link clicks): the problem is "
+            "specific to this one.",
+        )
     actions = [
-        "Check the optimisation event and the pixel/Conversions API events for this traffic in Events Manager.",
-        "Cap or pause the spend until the cause is found.",
+        f"Pause this {_level(f)} or cut its budget, and move the spend to the siblings that convert.",
+        "Check its destination URL and optimisation event in Events Manager.",
     ]
     return Narrative(summary=summary, likely_causes=causes, recommended_actions=actions, confidence=_confidence(f))
 
@@ -193,21 +159,41 @@ def _tracking(f: Finding) -> Narrative:
 
 
 def _pacing(f: Finding) -> Narrative:
-    pacing, budget, avg = f.metric("pacing"), f.metric("daily_budget"), f.metric("avg_daily_spend")
-    assert pacing is not None and budget is not None and avg is not None
-    over = dict(f.context).get("direction") == "over"
+    pacing, expected, avg = f.metric("pacing"), f.metric("expected_spend"), f.metric("avg_daily_spend")
+    budget = f.metric("daily_budget")
+    assert pacing is not None and expected is not None and avg is not None and budget is not None
+    ctx = dict(f.context)
+    over, history = ctx.get("direction") == "over", ctx.get("budget_history")
     summary = (
-        f"{_cap(_label(f))} spent {_fmt_money(avg.current, f.currency)} a day on average in {_period(f)} "
-        f"against a daily budget of {_fmt_money(budget.current, f.currency)} "
-        f"({_fmt_pct(pacing.current, signed=False)} paced)."
+        f"{_cap(_label(f))} spent {_fmt_money(avg.current, f.currency)} a day on average in {_period(f)}: "
+        f"{_fmt_pct(pacing.current, signed=False)} of the {_fmt_money(expected.current, f.currency)} its daily "
+        f"budgets allowed (latest budget {_fmt_money(budget.current, f.currency)})."
     )
+    start, end = f.metric("budget_at_start"), f.metric("budget_at_end")
+    changed = ctx.get("budget_changes") or 0
+    change = (
+        f"The budget changed on {ctx.get('last_change_day')} "
+        f"({_fmt_money(start.current if start else None, f.currency)} → "
+        f"{_fmt_money(end.current if end else None, f.currency)})."
+        if changed
+        else None
+    )
+    if history == "none":
+        known = "No budget history covers the window: only the latest budget is known, so a change cannot be ruled out."
+    elif history == "partial":
+        known = "The budget history starts inside the window; earlier days are judged at the oldest known budget."
+    else:
+        known = None
     if over:
-        causes = ["The budget was raised during the window (the dimension shows the latest budget)."]
-        actions = ["Confirm the budget change was intended; judge pacing again next week."]
+        causes = [c for c in (change, known) if c] or [
+            "Spend exceeded the recorded budgets beyond Meta's weekly cap (7 x daily): the spend is governed by "
+            "another budget (campaign budget optimisation, a shared budget) or a change between two snapshots."
+        ]
+        actions = ["Check the budget settings and the change history of this entity in Ads Manager."]
     else:
         causes = [
             "Delivery is constrained: a bid or cost cap, a narrow audience, or ads in review or limited.",
-            "The budget was raised recently and delivery has not caught up.",
+            *([c for c in (change, known) if c]),
         ]
         actions = [
             "Check the delivery status and the bid strategy/caps of this entity.",
@@ -270,10 +256,11 @@ TEMPLATES: dict[str, Callable[[Finding], Narrative]] = {
     "budget_pacing": _pacing,
     "concentration": _concentration,
     "breakdown_outlier": _breakdown,
+    **STATE_TEMPLATES,
 }
 
 # Stored with each offline narrative, so a reader knows which wording wrote it. Bump when a template changes.
-TEMPLATE_VERSION = "t1"
+TEMPLATE_VERSION = "t2"
 
 
 class OfflineNarrator:

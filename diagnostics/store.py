@@ -1,6 +1,6 @@
 """`diagnostics.diagnostics_findings`: one row per finding per (workspace, night), replaced as a whole on re-run.
 
-The table is also the narrator's cache: a stored OpenAI narrative whose input hash matches a new finding's is reused
+The table is also the narrator's cache: a stored provider narrative whose input hash matches a new finding's is reused
 instead of sent again.
 """
 
@@ -55,6 +55,7 @@ FINDINGS_TABLE = Table(
         ("llm_input_tokens", "int64"),  # tokens this run spent on this finding (0 when cached or offline)
         ("llm_output_tokens", "int64"),
         ("created_at", "timestamp"),
+        ("chart_svg", "string"),  # a small self-contained SVG of the series behind the finding (diagnostics/charts.py)
     ),
     partition_by="night",
     schema=DIAGNOSTICS_SCHEMA,
@@ -84,7 +85,9 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def finding_row(finding: Finding, outcome: NarrationOutcome, night: date, created_at: datetime) -> dict[str, Any]:
+def finding_row(
+    finding: Finding, outcome: NarrationOutcome, night: date, created_at: datetime, chart_svg: str | None = None
+) -> dict[str, Any]:
     n = outcome.narrative
     return {
         "workspace_id": finding.workspace_id,
@@ -121,6 +124,7 @@ def finding_row(finding: Finding, outcome: NarrationOutcome, night: date, create
         "llm_input_tokens": outcome.input_tokens,
         "llm_output_tokens": outcome.output_tokens,
         "created_at": created_at,
+        "chart_svg": chart_svg,
     }
 
 
@@ -137,14 +141,16 @@ def write_night(wh: StoreWarehouse, workspace_id: str, night: date, rows: Sequen
     return 0
 
 
-def load_cache(wh: StoreWarehouse, workspace_id: str, night: date) -> dict[str, CachedNarrative]:
-    """Stored OpenAI narratives of the workspace's recent nights (this night's included, for a re-run), by input
+def load_cache(
+    wh: StoreWarehouse, workspace_id: str, night: date, provider: str = "openai"
+) -> dict[str, CachedNarrative]:
+    """Stored narratives of `provider` of the workspace's recent nights (this night's included, for a re-run), by input
     hash. Fallback and offline rows are never offered: their narrative is not the model's."""
     ref = wh.table_ref(FINDINGS_TABLE.schema, FINDINGS_TABLE.name)
     rows = wh.query(
         "select input_hash, summary, likely_causes, recommended_actions, confidence, model, prompt_version, created_at "
-        f"from {ref} where workspace_id = @ws and provider = 'openai' and night between @since and @night",
-        {"ws": workspace_id, "since": night - timedelta(days=CACHE_NIGHTS), "night": night},
+        f"from {ref} where workspace_id = @ws and provider = @provider and night between @since and @night",
+        {"ws": workspace_id, "provider": provider, "since": night - timedelta(days=CACHE_NIGHTS), "night": night},
         labels={"sentrum_component": "diagnostics"},
     )
     out: dict[str, CachedNarrative] = {}

@@ -253,6 +253,25 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """A read of stored findings (nothing runs), so no Dagster run: like `workspaces list`."""
+    from diagnostics import write_report
+    from orchestration.resources import warehouse_resource
+
+    settings = _settings()
+    _registry(settings).get(args.workspace)  # a clear error for an unknown workspace
+    night = args.night or datetime.now(UTC).date()
+    out = Path(args.out).resolve() if args.out else settings.home_dir / "reports"
+    if args.out is None:
+        out.mkdir(parents=True, exist_ok=True)
+    elif not out.is_dir() and not out.parent.is_dir():
+        raise UsageError(f"--out: no such directory {out.parent}")
+    with warehouse_resource(settings).open() as wh:
+        path, count = write_report(wh, args.workspace, night, out)
+    print(f"{count} finding(s) for {args.workspace}, night {night}: {path}")
+    return EXIT_OK
+
+
 def cmd_sandbox_serve(args: argparse.Namespace) -> int:
     from graph_sandbox import serve
 
@@ -330,6 +349,12 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("--workspace", required=True)
     diagnose.add_argument("--night", type=_date, help="the nightly run's date judged (default: today, UTC)")
     diagnose.set_defaults(func=cmd_diagnose)
+
+    report = sub.add_parser("report", help="write a night's findings of one workspace, with charts, as one HTML file")
+    report.add_argument("--workspace", required=True)
+    report.add_argument("--night", type=_date, help="the nightly run's date (default: today, UTC)")
+    report.add_argument("--out", help="a file or a directory (default: $SENTRUM_HOME/reports/)")
+    report.set_defaults(func=cmd_report)
 
     sandbox = sub.add_parser("sandbox", help="the local Graph API sandbox")
     sb_sub = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="ACTION")

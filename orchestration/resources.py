@@ -167,7 +167,7 @@ def secret_store_resource(settings: Settings) -> SecretStoreResource:
 
 def build_resources(settings: Settings) -> dict[str, Any]:
     from orchestration.assets.dbt import dbt_resource
-    from orchestration.assets.diagnostics import LlmResource
+    from orchestration.assets.diagnostics import llm_resource
     from orchestration.assets.retention import RetentionPaths
 
     return {
@@ -182,12 +182,5 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         ),
         "dbt": dbt_resource(settings),
         "retention_paths": RetentionPaths(exports_dir=str(settings.exports_dir)),
-        "llm": LlmResource(
-            kind=settings.llm,
-            model=settings.openai_model,
-            api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
-            base_url=settings.openai_base_url,
-            redact_names=settings.llm_redact_names,
-            budget_tokens=settings.llm_budget_tokens,
-        ),
+        "llm": llm_resource(settings),
     }

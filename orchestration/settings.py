@@ -36,10 +36,17 @@ class Settings(BaseSettings):
     # A YAML file path, or the word "bigquery" for the control table.
     registry: str | None = None
     secrets: Literal["local", "gcp"] = "local"
-    llm: Literal["offline", "openai"] = "offline"
+    llm: Literal["offline", "openai", "anthropic"] = "offline"
     openai_model: str = "gpt-4.1-mini"
     openai_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_BASE_URL"))
+    anthropic_model: str = "claude-haiku-4-5"
+    anthropic_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY"))
+    anthropic_base_url: str | None = Field(default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL"))
+    # Workspaces narrated at once in a diagnostics run (one request in flight each); the run's one breaker is shared.
+    llm_concurrency: int = Field(default=4, ge=1, le=64)
+    # The run's narration slot: past it nothing more is sent, the rest is narrated offline (marked so).
+    llm_slot_seconds: float = Field(default=1800.0, gt=0)
     # Object names can contain people's names: replace them with stable pseudonyms before they leave the process.
     llm_redact_names: bool = False
     # Tokens one workspace's narratives may spend per night; the rest is narrated offline.

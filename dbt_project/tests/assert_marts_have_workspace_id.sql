@@ -20,6 +20,7 @@
 -- depends_on: {{ ref('dim_adsets') }}
 -- depends_on: {{ ref('dim_ads') }}
 -- depends_on: {{ ref('dim_creatives') }}
+-- depends_on: {{ ref('dim_budget_history') }}
 
 {%- set marts = [] -%}
 {%- if execute -%}

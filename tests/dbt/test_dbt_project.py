@@ -55,6 +55,7 @@ MARTS = {
     "dim_adsets",
     "dim_ads",
     "dim_creatives",
+    "dim_budget_history",
 }
 
 
@@ -82,6 +83,7 @@ def test_build_is_green_with_no_warnings(built):
         "test_conversions_use_default_types_and_value_window_only",
         "test_ratios_are_recomputed_from_sums_with_a_safe_divide",
         "test_incremental_run_selects_only_the_window",
+        "dim_budget_history_keeps_changes_only",
     } <= units
 
 
@@ -112,6 +114,7 @@ def test_schemas_are_named_as_is(built):
         "int_meta__conversions_daily",
         "int_meta__insights_daily",
         "int_meta__ad_hierarchy",
+        "int_meta__budget_snapshots",
     }
     schemas = {r["schema_name"] for r in q(built.db, "select schema_name from information_schema.schemata")}
     assert not {s for s in schemas if s.endswith(("_marts", "_staging", "_intermediate"))}

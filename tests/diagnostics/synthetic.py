@@ -13,7 +13,7 @@ import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -50,6 +50,8 @@ class Ad:
     cvr: float  # conversions per link click, matured
     aov: float | None  # conversion value per conversion; None: the campaign tracks no value
     link_share: float = 0.7
+    effective_status: str = "ACTIVE"
+    created: date = LAST_DAY - timedelta(days=120)
 
 
 @dataclass
@@ -60,6 +62,14 @@ class Adset:
     daily_budget: float | None = None
     frequency: float = 1.2  # mean daily frequency, as Meta reports at ad set grain
     effective_status: str = "ACTIVE"
+    lifetime_budget: float | None = None
+    start: date = LAST_DAY - timedelta(days=120)
+    end: date | None = None
+    learning_status: str | None = "SUCCESS"
+    learning_conversions: float | None = None
+    learning_last_edit: date | None = None
+    # (valid_from, daily budget) versions; None: one version, the current budget, since long before the lookback
+    budget_history: list[tuple[date, float]] | None = None
 
 
 @dataclass
@@ -70,6 +80,10 @@ class Campaign:
     adsets: list[Adset]
     daily_budget: float | None = None
     effective_status: str = "ACTIVE"
+    lifetime_budget: float | None = None
+    start: date = LAST_DAY - timedelta(days=120)
+    end: date | None = None
+    budget_history: list[tuple[date, float]] | None = None
 
 
 @dataclass
@@ -80,6 +94,9 @@ class Account:
     timezone: str
     campaigns: list[Campaign]
     last_day: date = LAST_DAY
+    status: int = 1  # Meta account_status (1 ACTIVE)
+    spend_cap: float | None = None
+    amount_spent: float | None = None
 
 
 @dataclass(frozen=True)
@@ -227,7 +244,7 @@ def _fact(name: str, keys: tuple[tuple[str, str], ...], extra: tuple[tuple[str, 
 
 
 _OBJ = (("campaign_id", "string"), ("adset_id", "string"), ("ad_id", "string"))
-FCT_AD = _fact("fct_ad_insights_daily", _OBJ)
+FCT_AD = _fact("fct_ad_insights_daily", _OBJ, _FREQ)
 FCT_ADSET = _fact("fct_adset_insights_daily", (("campaign_id", "string"), ("adset_id", "string")), _FREQ)
 FCT_CAMPAIGN = _fact("fct_campaign_insights_daily", (("campaign_id", "string"),), _FREQ)
 BREAKDOWN_TABLES = {
@@ -247,6 +264,28 @@ DIM_ACCOUNTS = Table(
         ("account_name", "string"),
         ("account_currency", "string"),
         ("timezone_name", "string"),
+        ("account_status", "int64"),
+    ),
+    schema="marts",
+)
+# columns the extraction does not provide yet: written only when a test asks for them
+SPEND_CAP_COLUMNS = (("spend_cap", "numeric"), ("amount_spent", "numeric"), ("disable_reason", "int64"))
+LEARNING_COLUMNS = (
+    ("learning_stage_status", "string"),
+    ("learning_stage_conversions", "numeric"),
+    ("learning_stage_last_edit_at", "timestamp"),
+)
+DIM_BUDGET_HISTORY = Table(
+    "dim_budget_history",
+    (
+        ("workspace_id", "string"),
+        ("account_id", "string"),
+        ("object_level", "string"),
+        ("object_id", "string"),
+        ("daily_budget", "numeric"),
+        ("lifetime_budget", "numeric"),
+        ("valid_from", "timestamp"),
+        ("valid_to", "timestamp"),
     ),
     schema="marts",
 )
@@ -263,6 +302,8 @@ DIM_CAMPAIGNS = Table(
         ("account_currency", "string"),
         ("daily_budget", "numeric"),
         ("lifetime_budget", "numeric"),
+        ("start_at", "timestamp"),
+        ("stop_at", "timestamp"),
     ),
     schema="marts",
 )
@@ -279,6 +320,9 @@ DIM_ADSETS = Table(
         ("account_currency", "string"),
         ("daily_budget", "numeric"),
         ("lifetime_budget", "numeric"),
+        ("start_at", "timestamp"),
+        ("end_at", "timestamp"),
+        ("optimization_goal", "string"),
     ),
     schema="marts",
 )
@@ -291,6 +335,9 @@ DIM_ADS = Table(
         ("campaign_id", "string"),
         ("adset_id", "string"),
         ("ad_name", "string"),
+        ("status", "string"),
+        ("effective_status", "string"),
+        ("created_at", "timestamp"),
     ),
     schema="marts",
 )
@@ -298,6 +345,19 @@ DIM_ADS = Table(
 
 def _dec(x: float) -> Decimal:
     return Decimal(f"{x:.2f}")
+
+
+def _opt_dec(x: float | None) -> Decimal | None:
+    return _dec(x) if x is not None else None
+
+
+def _ts(d: date | None) -> datetime | None:
+    # snapshots are taken at night (UTC), after the day they describe
+    return datetime.combine(d, time(2, 0), tzinfo=UTC) if d is not None else None
+
+
+def _with_columns(table: Table, extra: tuple[tuple[str, str], ...]) -> Table:
+    return Table(table.name, (*table.columns, *extra), schema=table.schema) if extra else table
 
 
 def _div(a: float, b: float) -> float | None:
@@ -326,6 +386,9 @@ class Dataset:
     workspace_id: str = WS
     # breakdown dimensions (and other marts) to leave out, as if dbt had not built them yet
     omit: set[str] = field(default_factory=set)
+    # fields the extraction does not provide yet (learning_stage_info; spend_cap, amount_spent, disable_reason)
+    learning_columns: bool = True
+    spend_cap_columns: bool = False
 
     def plant(self, fn: Plant) -> Dataset:
         self.plants.append(fn)
@@ -367,6 +430,7 @@ class Dataset:
                             matured = link * ad.cvr * f["cvr"] * wiggle(*key, "cvr")
                             conversions = round(matured * maturity(ctx.age), 2)
                             aov = (ad.aov or 0.0) * f["aov"] * wiggle(*key, "aov")
+                            freq = adset.frequency * f["frequency"] * wiggle(*key, "freq", spread=0.03)
                             row = {
                                 "workspace_id": self.workspace_id,
                                 "date_day": day,
@@ -379,7 +443,8 @@ class Dataset:
                                 "impressions": impressions,
                                 "clicks": clicks,
                                 "inline_link_clicks": link,
-                                "reach": round(impressions / 1.1),
+                                "reach": round(impressions / freq),
+                                "frequency": freq,
                                 "conversions": _dec(conversions),
                                 "conversion_value": _dec(conversions * aov),
                             }
@@ -398,13 +463,24 @@ class Dataset:
         tables[FCT_CAMPAIGN] = self._rollup(ad_rows, "campaign")
         for dimension, table in BREAKDOWN_TABLES.items():
             tables[table] = self._breakdown(ad_rows, dimension)
-        tables[DIM_ACCOUNTS] = [
+        accounts_table = _with_columns(DIM_ACCOUNTS, SPEND_CAP_COLUMNS if self.spend_cap_columns else ())
+        tables[accounts_table] = [
             {
                 "workspace_id": self.workspace_id,
                 "account_id": a.account_id,
                 "account_name": a.name,
                 "account_currency": a.currency,
                 "timezone_name": a.timezone,
+                "account_status": a.status,
+                **(
+                    {
+                        "spend_cap": _opt_dec(a.spend_cap),
+                        "amount_spent": _opt_dec(a.amount_spent),
+                        "disable_reason": 0,
+                    }
+                    if self.spend_cap_columns
+                    else {}
+                ),
             }
             for a in self.accounts
         ]
@@ -418,13 +494,16 @@ class Dataset:
                 "effective_status": c.effective_status,
                 "objective": c.objective,
                 "account_currency": a.currency,
-                "daily_budget": _dec(c.daily_budget) if c.daily_budget is not None else None,
-                "lifetime_budget": None,
+                "daily_budget": _opt_dec(c.daily_budget),
+                "lifetime_budget": _opt_dec(c.lifetime_budget),
+                "start_at": _ts(c.start),
+                "stop_at": _ts(c.end),
             }
             for a in self.accounts
             for c in a.campaigns
         ]
-        tables[DIM_ADSETS] = [
+        adsets_table = _with_columns(DIM_ADSETS, LEARNING_COLUMNS if self.learning_columns else ())
+        tables[adsets_table] = [
             {
                 "workspace_id": self.workspace_id,
                 "adset_id": s.adset_id,
@@ -434,8 +513,20 @@ class Dataset:
                 "status": "ACTIVE",
                 "effective_status": s.effective_status,
                 "account_currency": a.currency,
-                "daily_budget": _dec(s.daily_budget) if s.daily_budget is not None else None,
-                "lifetime_budget": None,
+                "daily_budget": _opt_dec(s.daily_budget),
+                "lifetime_budget": _opt_dec(s.lifetime_budget),
+                "start_at": _ts(s.start),
+                "end_at": _ts(s.end),
+                "optimization_goal": "OFFSITE_CONVERSIONS",
+                **(
+                    {
+                        "learning_stage_status": s.learning_status,
+                        "learning_stage_conversions": _opt_dec(s.learning_conversions),
+                        "learning_stage_last_edit_at": _ts(s.learning_last_edit),
+                    }
+                    if self.learning_columns
+                    else {}
+                ),
             }
             for a in self.accounts
             for c in a.campaigns
@@ -449,13 +540,43 @@ class Dataset:
                 "campaign_id": c.campaign_id,
                 "adset_id": s.adset_id,
                 "ad_name": ad.name,
+                "status": "ACTIVE",
+                "effective_status": ad.effective_status,
+                "created_at": _ts(ad.created),
             }
             for a in self.accounts
             for c in a.campaigns
             for s in c.adsets
             for ad in s.ads
         ]
+        tables[DIM_BUDGET_HISTORY] = self._budget_history()
         return {t: rows for t, rows in tables.items() if t.name not in self.omit}
+
+    def _budget_history(self) -> list[dict[str, Any]]:
+        """One version per budget since long before the lookback, or the versions a test plants."""
+        rows = []
+        for a in self.accounts:
+            owners = [("campaign", c.campaign_id, c) for c in a.campaigns]
+            owners += [("adset", s.adset_id, s) for c in a.campaigns for s in c.adsets]
+            for level, object_id, obj in owners:
+                if obj.daily_budget is None and obj.lifetime_budget is None:
+                    continue
+                versions = obj.budget_history or [(LAST_DAY - timedelta(days=120), obj.daily_budget)]
+                for i, (valid_from, budget) in enumerate(versions):
+                    valid_to = versions[i + 1][0] if i + 1 < len(versions) else None
+                    rows.append(
+                        {
+                            "workspace_id": self.workspace_id,
+                            "account_id": a.account_id,
+                            "object_level": level,
+                            "object_id": object_id,
+                            "daily_budget": _opt_dec(budget),
+                            "lifetime_budget": _opt_dec(obj.lifetime_budget),
+                            "valid_from": _ts(valid_from),
+                            "valid_to": _ts(valid_to),
+                        }
+                    )
+        return rows
 
     def _rollup(self, ad_rows: list[tuple[Ctx, dict[str, Any], dict[str, float]]], level: str) -> list[dict[str, Any]]:
         """Adset/campaign facts: additive sums of the ads, frequency as Meta would report it at that grain."""
@@ -611,3 +732,93 @@ PLANTS: dict[str, tuple[Callable[[Dataset], Dataset], Expected]] = {
         Expected("breakdown_outlier", "campaign", "c1", "high", {"age": "55-64", "gender": "male"}),
     ),
 }
+
+
+# -- plants of the delivery, state, budget-schedule, measurement and market detectors ---------------------------------
+def _ad(ds: Dataset, ad_id: str) -> Ad:
+    return next(ad for a in ds.accounts for c in a.campaigns for s in c.adsets for ad in s.ads if ad.ad_id == ad_id)
+
+
+def _account(ds: Dataset, account_id: str) -> Account:
+    return next(a for a in ds.accounts if a.account_id == account_id)
+
+
+def _disapproved(ds: Dataset) -> Dataset:
+    # rejected four days ago: it stopped delivering; it carried half of its ad set's spend before
+    _ad(ds, "a311").effective_status = "DISAPPROVED"
+    return ds.plant(lambda c: {"spend": 0.0} if c.ad.ad_id == "a311" and c.in_days(0, 3) else {})
+
+
+def _with_issues(ds: Dataset) -> Dataset:
+    _ad(ds, "a421").effective_status = "WITH_ISSUES"
+    return ds
+
+
+def _stalled(ds: Dataset) -> Dataset:
+    # the awareness ad set's only ad: no impressions on the three newest days although it is ACTIVE
+    return ds.plant(lambda c: {"spend": 0.0} if c.ad.ad_id == "a511" and c.in_days(0, 2) else {})
+
+
+def _status(account_id: str, status: int) -> Callable[[Dataset], Dataset]:
+    def apply(ds: Dataset) -> Dataset:
+        _account(ds, account_id).status = status
+        return ds
+
+    return apply
+
+
+def _spend_cap(ds: Dataset) -> Dataset:
+    # act_1 spends ~900 a day; about a day and a half of it is left under the cap
+    ds.spend_cap_columns = True
+    account = _account(ds, "act_1")
+    account.spend_cap, account.amount_spent = 100_000.0, 98_700.0
+    return ds
+
+
+def _learning(ds: Dataset) -> Dataset:
+    adset = ds.adset("s32")
+    adset.learning_status, adset.learning_conversions = "FAIL", 4.0
+    return ds
+
+
+def _lifetime(ds: Dataset) -> Dataset:
+    # ~24,000 JPY a day for 31 days, 30 days to go: about a quarter of a 6,000,000 budget will be spent
+    adset = ds.adset("s42")
+    adset.lifetime_budget, adset.start, adset.end = 6_000_000.0, LAST_DAY - timedelta(days=30), LAST_DAY + timedelta(30)
+    return ds
+
+
+PLANTS.update(
+    {
+        # one ad of an ad set that converts spends a week without a conversion
+        "zero_conversions_ad": (
+            lambda ds: ds.plant(lambda c: {"cvr": 0.0} if c.ad.ad_id == "a321" and _current(c) else {}),
+            Expected("zero_conversions", "ad", "a321", "high"),
+        ),
+        # one ad (not its sibling) shown more and more often to the same people while its CTR falls
+        "creative_fatigue_ad": (
+            lambda ds: ds.plant(
+                lambda c: {"frequency": 2.4, "ctr": 0.65} if c.ad.ad_id == "a221" and _current(c) else {}
+            ),
+            Expected("creative_fatigue", "ad", "a221", "high"),
+        ),
+        "ad_disapproved": (_disapproved, Expected("ad_disapproved", "ad", "a311", "high")),
+        "ad_with_issues": (_with_issues, Expected("ad_with_issues", "ad", "a421", "warning")),
+        "ad_not_delivering": (_stalled, Expected("ad_not_delivering", "ad", "a511", "high")),
+        "account_disabled": (_status("act_2", 2), Expected("account_disabled", "account", "act_2", "high")),
+        "account_unpaid": (_status("act_1", 3), Expected("account_unpaid", "account", "act_1", "high")),
+        "spend_cap": (_spend_cap, Expected("spend_cap", "account", "act_1", "high")),
+        "learning_limited": (_learning, Expected("learning_limited", "adset", "s32", "high")),
+        "lifetime_budget_pacing": (_lifetime, Expected("lifetime_budget_pacing", "adset", "s42", "high")),
+        # the purchase value stops arriving for campaign c1's newest three days; purchases keep being counted
+        "value_tracking_break": (
+            lambda ds: ds.plant(lambda c: {"aov": 0.02} if c.campaign.campaign_id == "c1" and c.in_days(0, 2) else {}),
+            Expected("value_tracking_break", "campaign", "c1", "high"),
+        ),
+        # act_2 pays 80% more per thousand impressions on its three newest days
+        "auction_cost_spike": (
+            lambda ds: ds.plant(lambda c: {"cpm": 1.8} if c.account.account_id == "act_2" and c.in_days(0, 2) else {}),
+            Expected("auction_cost_spike", "account", "act_2", "high"),
+        ),
+    }
+)

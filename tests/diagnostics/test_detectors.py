@@ -127,7 +127,8 @@ def test_missing_marts_yield_no_findings_for_their_detectors_not_a_crash(wh):
     findings, skipped = detect(wh, WS, NIGHT)
     assert set(skipped) == ds.omit
     types = {f.finding_type for f in findings}
-    assert "creative_fatigue" not in types  # no frequency mart, no fatigue finding
+    # no ad set fact: the saturated ad set cannot stand for its ads, whose own frequency still shows the fatigue
+    assert {(f.entity.level, f.adset_id) for f in findings if f.finding_type == "creative_fatigue"} == {("ad", "s12")}
     assert "breakdown_outlier" not in types  # the planted cell is in the missing age x gender mart
     assert any(_matches(f, PLANTS["cpa_increase"][1]) for f in findings)  # the rest still works
     assert all(f.currency for f in findings)  # no account dim: the currency comes from the fact rows
@@ -208,11 +209,16 @@ def test_a_night_keeps_at_most_max_findings_the_most_urgent_first(wh):
     ds.write(wh)
     everything, _ = detect(wh, WS, NIGHT)
     assert len(everything) > 2
-    kept, skipped = detect(wh, WS, NIGHT, DiagnosticsConfig(max_findings=2))
-    # high findings first; among them broken measurement, then money spent for nothing
-    assert [f.finding_type for f in kept] == ["tracking_breakage", "zero_conversions"]
+    kept, skipped = detect(wh, WS, NIGHT, DiagnosticsConfig(max_findings=4))
+    # high findings first; among them an account that cannot deliver, then broken measurement
+    assert [f.finding_type for f in kept] == [
+        "account_disabled",
+        "account_unpaid",
+        "spend_cap",
+        "tracking_breakage",
+    ]
     assert all(f.severity == "high" for f in kept)
-    assert skipped["findings"].startswith(f"{len(everything) - 2} less severe findings")
+    assert skipped["findings"].startswith(f"{len(everything) - 4} less severe findings")
 
 
 def test_a_schema_the_catalog_walk_refuses_does_not_break_diagnostics(wh):

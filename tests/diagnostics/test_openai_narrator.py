@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from diagnostics import OfflineNarrator, build_narrator, detect, run_diagnostics
-from diagnostics.narrative import INSTRUCTIONS, PROMPT_VERSION, build_payload, strict_json_schema
-from diagnostics.openai_narrator import estimate_tokens
+from diagnostics.narrative import INSTRUCTIONS, PROMPT_VERSION, Narrative, build_payload
+from diagnostics.remote import estimate_tokens
 from tests.diagnostics.synthetic import FAKE_META_TOKEN, NIGHT, PLANTS, Dataset, write_tables
 from warehouse.schema import Table
 
@@ -93,8 +93,12 @@ def test_requests_are_structured_private_and_not_stored(wh, stub, monkeypatch):
         assert set(body) == ALLOWED_BODY_KEYS
         assert body["store"] is False
         assert body["model"] == "gpt-test" and body["instructions"] == INSTRUCTIONS
+        # the SDK's structured-output helper derived the strict schema from the Narrative model
         fmt = body["text"]["format"]
-        assert fmt["type"] == "json_schema" and fmt["strict"] is True and fmt["schema"] == strict_json_schema()
+        assert fmt["type"] == "json_schema" and fmt["strict"] is True and fmt["name"] == "Narrative"
+        schema = fmt["schema"]
+        assert schema["additionalProperties"] is False
+        assert set(schema["required"]) == set(schema["properties"]) == set(Narrative.model_fields)
         # aggregated metrics only: one finding's window values, no rows, no per-day series
         payload = req.payload
         assert set(payload) == PAYLOAD_KEYS
@@ -116,17 +120,21 @@ def test_requests_are_structured_private_and_not_stored(wh, stub, monkeypatch):
     assert result.tokens_used == sum(r["llm_input_tokens"] + r["llm_output_tokens"] for r in rows)
 
 
-def test_redacted_names_leave_as_pseudonyms_and_come_back_as_names(wh, stub):
+def test_redacted_names_and_ids_leave_as_pseudonyms_and_come_back(wh, stub):
     _write(wh)
     run_diagnostics(wh, TENANT, NIGHT, narrator=_narrator(stub, redact_names=True))
     assert len(stub.requests) == 3
     for req in stub.requests:
-        for real in (b"Interest", b"Prospecting", b"Acme"):
+        # names, the account id (act_...) and the object ids never leave in clear
+        for real in (b"Interest", b"Prospecting", b"Acme", b"act_", b'"s31"', b'"c1"'):
             assert real not in req.raw
         entity = req.payload["entity"]
         assert re.fullmatch(rf"{entity['level']}-[0-9a-f]{{8}}", entity["name"])
+        assert re.fullmatch(rf"{entity['level']}-id-[0-9a-f]{{8}}", entity["id"])
     tracking = next(r for r in _rows(wh) if r["finding_type"] == "tracking_breakage")
+    # the stub's narrative quoted the pseudonyms; the stored one has the real name and id back
     assert tracking["summary"] == "Acme Japan: tracking_breakage needs attention."
+    assert json.loads(tracking["likely_causes"]) == ["Something changed in Acme Japan (act_2)."]
 
 
 def test_unchanged_findings_are_not_sent_again(wh, stub):
@@ -201,7 +209,10 @@ def test_unusable_output_falls_back_to_offline_per_finding(wh, stub, mode, code)
         assert r["model"] == "offline-template" and r["llm_input_tokens"] > 0  # the tokens were spent all the same
 
 
-@pytest.mark.parametrize(("mode", "code"), [("http_500", "http_500"), ("slow", "timeout")])
+@pytest.mark.parametrize(
+    ("mode", "code"),
+    [("http_500", "http_500"), ("slow", "timeout"), ("html", "bad_reply"), ("html_502", "http_502")],
+)
 def test_failing_or_slow_provider_falls_back_and_stops_being_asked(wh, stub, mode, code):
     _write(wh)
     stub.default = mode
@@ -230,6 +241,8 @@ def test_build_narrator_validates_its_settings():
         build_narrator("openai", api_key=None)
     with pytest.raises(ValueError):
         build_narrator("claude")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="ANTHROPIC_API_KEY"):
+        build_narrator("anthropic", api_key=None)
     with pytest.raises(ValueError):
         build_narrator("openai", api_key=API_KEY, timeout_s=0)
 

@@ -48,7 +48,7 @@ def test_every_statement_parses_as_bigquery_and_fact_reads_are_partition_bounded
         assert params.get("ws") == WS  # every statement is scoped to the workspace
         # table names only as `schema.table` from table_ref (a BigQuery backend renders them with its prefix)
         for ref in re.findall(r"\b(?:from|join)\s+([\w.`\"]+)", sql):
-            assert ref == "w" or re.fullmatch(r"(marts|diagnostics)\.\w+", ref), ref
+            assert ref in ("w", "e") or re.fullmatch(r"(marts|diagnostics)\.\w+", ref), ref
         facts = re.findall(r"marts\.(fct_\w+)", sql)
         if facts:
             kinds.add(facts[0])

@@ -17,9 +17,8 @@ from diagnostics.narrative import (
     pseudonym,
     restore_names,
     scrub,
-    strict_json_schema,
 )
-from diagnostics.offline import _fmt_money
+from diagnostics.wording import _fmt_money
 from tests.diagnostics.synthetic import FAKE_META_TOKEN, NIGHT, PLANTS, WS, Dataset
 
 
@@ -117,8 +116,12 @@ def test_pseudonyms_are_stable_and_restorable():
     assert back.summary == "Jane's retargeting is worse" and back.likely_causes == ["Jane's retargeting"]
 
 
-def test_strict_schema_requires_every_field_and_forbids_others():
-    schema = strict_json_schema()
+def test_the_sdk_derives_a_strict_schema_from_the_narrative_model():
+    from openai.lib._parsing._responses import type_to_text_format_param
+
+    fmt = type_to_text_format_param(Narrative)
+    assert fmt["type"] == "json_schema" and fmt["strict"] is True
+    schema = fmt["schema"]
     assert schema["additionalProperties"] is False
     assert set(schema["required"]) == set(schema["properties"]) == set(Narrative.model_fields)
     assert schema["properties"]["confidence"]["enum"] == ["low", "medium", "high"]

@@ -37,6 +37,7 @@ def test_graph_snapshot(defs):
     assert keys == [
         "diagnostics/diagnostics_findings",
         "intermediate/int_meta__ad_hierarchy",
+        "intermediate/int_meta__budget_snapshots",
         "intermediate/int_meta__conversions_daily",
         "intermediate/int_meta__insights_actions_pivoted",
         "intermediate/int_meta__insights_daily",
@@ -44,6 +45,7 @@ def test_graph_snapshot(defs):
         "marts/dim_ad_accounts",
         "marts/dim_ads",
         "marts/dim_adsets",
+        "marts/dim_budget_history",
         "marts/dim_campaigns",
         "marts/dim_creatives",
         "marts/fct_account_insights_daily",
