@@ -89,8 +89,10 @@ def invalid_insights_field(field: str) -> GraphError:
     )
 
 
-def invalid_param(message: str, *, subcode: int | None = None) -> GraphError:
-    return GraphError(100, f"(#100) {message}", subcode=subcode)
+def invalid_param(
+    message: str, *, subcode: int | None = None, user_title: str | None = None, user_msg: str | None = None
+) -> GraphError:
+    return GraphError(100, f"(#100) {message}", subcode=subcode, user_title=user_title, user_msg=user_msg)
 
 
 def invalid_breakdowns(breakdowns) -> GraphError:

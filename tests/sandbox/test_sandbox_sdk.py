@@ -30,6 +30,7 @@ from graph_sandbox import (
     demo_workspaces,
 )
 from graph_sandbox.currency import ZERO_DECIMAL_CURRENCIES
+from tests.sandbox.meta_facts import every_status
 
 ACME = "sandbox-token-acme"
 SINCE, UNTIL = date(2026, 10, 1), date(2026, 10, 14)
@@ -149,6 +150,7 @@ def test_sdk_async_insights_equal_the_truth(api, server: SandboxServer, demo: Sc
             "time_range": {"since": SINCE.isoformat(), "until": UNTIL.isoformat()},
             "time_increment": 1,
             "action_attribution_windows": list(REQUESTED_WINDOWS),
+            "filtering": every_status("ad"),
         },
         is_async=True,
     )
@@ -197,6 +199,7 @@ def test_sdk_sync_insights_pages_through_cursor(api, demo: Scenario) -> None:
             "time_range": {"since": SINCE.isoformat(), "until": UNTIL.isoformat()},
             "time_increment": 1,
             "limit": 7,
+            "filtering": every_status("campaign"),
         },
     )
     rows = [dict(r) for r in cursor]
@@ -270,7 +273,7 @@ def test_demo_tokens_accounts_and_workspaces(demo: Scenario) -> None:
     ]
     for account in demo.accounts():
         assert 2 <= len(demo.campaigns(account.id)) <= 3
-        assert len(demo.adsets(account.id)) == 2 * len(demo.campaigns(account.id))
+        assert len(demo.adsets(account.id)) >= 2 * len(demo.campaigns(account.id))
 
 
 def test_status_mix(demo: Scenario) -> None:
