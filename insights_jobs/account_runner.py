@@ -173,8 +173,9 @@ class AccountRunner:
         }
         if s.report.breakdowns:
             params["breakdowns"] = list(s.report.breakdowns)
-        if s.filtering():
-            params["filtering"] = s.filtering()
+        filtering = s.filtering()
+        if filtering:
+            params["filtering"] = filtering
         return params
 
     # ---- the loop -----------------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from tests.extract.truth import diff
 
 NIGHT_1 = date(2026, 11, 20)
 NIGHT_2 = NIGHT_1 + timedelta(days=1)
-# The nightly window of night 2 (28 days ending the day before), as the orchestrator would ask for it.
-RESTATED = Window(NIGHT_2 - timedelta(days=28), NIGHT_2 - timedelta(days=1))
+# The nightly window of night 2 (29 days ending the day before), as the orchestrator would ask for it.
+RESTATED = Window(NIGHT_2 - timedelta(days=29), NIGHT_2 - timedelta(days=1))
 
 
 def test_expired_token_marks_its_workspace_reconnect_needed_and_no_other(demo: Scenario, extract) -> None:
