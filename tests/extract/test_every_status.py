@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from graph_sandbox import SandboxServer, Scenario
-from insights_jobs import REPORTS, Window
+from insights_jobs import Window
 from insights_jobs.reports import ReportSpec
 from tests.extract.conftest import fast_config
 from tests.extract.truth import diff
