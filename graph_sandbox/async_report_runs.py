@@ -22,6 +22,7 @@ STARTED = "Job Started"
 RUNNING = "Job Running"
 COMPLETED = "Job Completed"
 FAILED = "Job Failed"
+SKIPPED = "Job Skipped"  # "Job has expired and skipped. Please resubmit your job and try again."
 
 REPORT_RUN_FIELDS: tuple[str, ...] = (
     "id",
@@ -70,6 +71,8 @@ class ReportRun:
     failure: tuple[int, int | None, str] = (1, 99, "An unknown error occurred while running the report")
     # A stuck run stops at `stuck_at` percent ("Job Running") and never completes; None: it progresses normally.
     stuck_at: int | None = None
+    # A skipped run reports "Job Skipped" once its time is up (Meta expired it; it must be resubmitted).
+    skip: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def progress(self, now: float) -> tuple[str, int]:
@@ -78,6 +81,8 @@ class ReportRun:
         if self.stuck_at is not None and (self.duration <= 0 or elapsed >= self.duration * self.stuck_at / 100):
             return RUNNING, self.stuck_at
         if self.duration <= 0 or elapsed >= self.duration:
+            if self.skip:
+                return SKIPPED, 0
             return (FAILED, 100) if self.fail else (COMPLETED, 100)
         fraction = elapsed / self.duration
         if fraction < 0.15:
@@ -89,7 +94,7 @@ class ReportRun:
     def node(self, now: float) -> dict[str, Any]:
         """Every field of the report run node (error fields are null unless the run failed)."""
         status, percent = self.progress(now)
-        done = status in (COMPLETED, FAILED)
+        done = status in (COMPLETED, FAILED, SKIPPED)
         failed = status == FAILED
         return {
             "id": self.id,

@@ -23,6 +23,7 @@ from graph_sandbox.async_report_runs import (
     DEFAULT_REPORT_RUN_FIELDS,
     FAILED,
     REPORT_RUN_FIELDS,
+    SKIPPED,
     ReportRun,
     ReportRunStore,
 )
@@ -537,11 +538,13 @@ class GraphApp:
             run.failure = (2, 1504038, "Please reduce the amount of data you're asking for, then retry your request")
         elif fault == "stuck":
             run.stuck_at = self.faults.stuck_percent(f"{fp}:{run.id}")
+        elif fault == "skip":
+            run.skip = True
         return {"report_run_id": run.id}
 
     def _report_run_rows(self, call: _Call, run: ReportRun) -> dict[str, Any]:
         status, _ = run.progress(self.jobs.clock())
-        if status == FAILED:
+        if status in (FAILED, SKIPPED):
             raise graph_errors.report_failed(run.id)
         if status != COMPLETED:
             raise graph_errors.report_not_ready()

@@ -110,7 +110,9 @@ def write_refused() -> GraphError:
 
 
 def too_old() -> GraphError:
-    return invalid_param("The start date of the time range cannot be beyond 37 months from the current date")
+    # The insights reference's error table: "3018 | The start date of the time range cannot be beyond 37 months from
+    # the current date".
+    return GraphError(3018, "(#3018) The start date of the time range cannot be beyond 37 months from the current date")
 
 
 def too_many_rows() -> GraphError:
