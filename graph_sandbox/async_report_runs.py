@@ -40,8 +40,12 @@ REPORT_RUN_FIELDS: tuple[str, ...] = (
     "error_code",
     "error_subcode",
     "error_message",
+    "error_user_title",
+    "error_user_msg",
 )
-# Reported by default on a node read without `fields`.
+# Reported by default on a node read without `fields` (null ones left out). "Beginning with Marketing API v25.0, if
+# the report fails, you will see the corresponding error_code, error_message, error_subcode, error_user_title, and
+# error_user_msg fields returned by default."
 DEFAULT_REPORT_RUN_FIELDS: tuple[str, ...] = (
     "id",
     "account_id",
@@ -52,6 +56,11 @@ DEFAULT_REPORT_RUN_FIELDS: tuple[str, ...] = (
     "date_start",
     "date_stop",
     "is_running",
+    "error_code",
+    "error_subcode",
+    "error_message",
+    "error_user_title",
+    "error_user_msg",
 )
 
 
@@ -112,6 +121,8 @@ class ReportRun:
             "error_code": self.failure[0] if failed else None,
             "error_subcode": self.failure[1] if failed else None,
             "error_message": self.failure[2] if failed else None,
+            "error_user_title": "Report Failed" if failed else None,
+            "error_user_msg": self.failure[2] if failed else None,
         }
 
 
