@@ -427,6 +427,7 @@ class GraphApp:
             limit=limit,
             render=render,
             url_for=self._url_for(call),
+            insights=call.insights,
         )
 
     def _list_edge(self, call: _Call, node_kind: str, node: Any, edge: str) -> dict[str, Any]:

@@ -31,6 +31,7 @@ INVALID_BREAKDOWNS = (2, 1504041)
 REPORT_NOT_READY = (2601, 1815107)
 RUN_STATUS_NOT_VALID = (100, 1487561)
 DEPRECATED_VERSION = 2635
+INVALID_CURSOR = 2642  # "Invalid cursors values" (insights reference)
 PERMISSION_CODES = range(200, 300)
 TOO_OLD = 3018  # "The start date of the time range cannot be beyond 37 months from the current date"
 ACCOUNT_THROTTLE = (17, 2446079)

@@ -24,6 +24,7 @@ from tests.sandbox.meta_facts import (
     DEBUG_TOKEN_FIELDS,
     HIDDEN,
     INSIGHTS_THROTTLE_KEYS,
+    INVALID_CURSOR,
     INVALID_TOKEN,
     PERMISSION_CODES,
     PERMISSION_STATUSES,
@@ -165,6 +166,9 @@ def test_the_last_page_is_the_one_without_next(graph) -> None:
             break
         after = page["paging"]["cursors"]["after"]
     assert pages > 2
+    # "your app shouldn't store cursors": a cursor is bound to its query; on insights a bad one is 2642
+    reply = graph("GET", "act_1001/insights", level="ad", fields=["spend"], time_range=OCT, after=after)
+    assert reply.error["code"] == INVALID_CURSOR
 
 
 # ---- 4. async report runs ---------------------------------------------------------------------------------------
