@@ -389,7 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--calls-per-minute", type=int, default=6000, help="per ad account, behind the usage headers")
     serve.add_argument("--insights-calls-per-minute", type=int, help="insights budget per ad account")
-    serve.add_argument("--as-of", help="the sandbox's 'today' (YYYY-MM-DD): restated numbers differ night to night")
+    serve.add_argument(
+        "--as-of", help="the last day the numbers include (YYYY-MM-DD, today, today-N): they restate night to night"
+    )
     serve.set_defaults(func=cmd_sandbox_serve)
     return p
 
