@@ -181,13 +181,21 @@ def cmd_workspaces_list(args: argparse.Namespace) -> int:
 def _token_health(settings) -> dict[str, str]:
     """Workspace -> what its token needs (ops.workspace_health, written by each night's extraction); empty when
     there is no warehouse or no health table yet (listing never creates either)."""
+    from contextlib import AbstractContextManager
+
     from orchestration.resources import warehouse_resource
+    from warehouse import DuckDBWarehouse
     from workspaces.health import describe_token, read_health
 
     if settings.warehouse == "duckdb" and not settings.duckdb_file.exists():
         return {}
     try:
-        with warehouse_resource(settings).open() as wh:
+        opened: AbstractContextManager = (
+            DuckDBWarehouse(settings.duckdb_file, read_only=True)
+            if settings.warehouse == "duckdb"
+            else warehouse_resource(settings).open()
+        )
+        with opened as wh:
             return {ws: describe_token(row) for ws, row in read_health(wh).items()}
     except Exception:  # noqa: BLE001 - advisory column: no table yet, an older table, a warehouse unreachable
         return {}
