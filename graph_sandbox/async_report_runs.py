@@ -22,6 +22,7 @@ STARTED = "Job Started"
 RUNNING = "Job Running"
 COMPLETED = "Job Completed"
 FAILED = "Job Failed"
+SKIPPED = "Job Skipped"  # "Job has expired and skipped. Please resubmit your job and try again."
 
 REPORT_RUN_FIELDS: tuple[str, ...] = (
     "id",
@@ -39,8 +40,12 @@ REPORT_RUN_FIELDS: tuple[str, ...] = (
     "error_code",
     "error_subcode",
     "error_message",
+    "error_user_title",
+    "error_user_msg",
 )
-# Reported by default on a node read without `fields`.
+# Reported by default on a node read without `fields` (null ones left out). "Beginning with Marketing API v25.0, if
+# the report fails, you will see the corresponding error_code, error_message, error_subcode, error_user_title, and
+# error_user_msg fields returned by default."
 DEFAULT_REPORT_RUN_FIELDS: tuple[str, ...] = (
     "id",
     "account_id",
@@ -51,6 +56,11 @@ DEFAULT_REPORT_RUN_FIELDS: tuple[str, ...] = (
     "date_start",
     "date_stop",
     "is_running",
+    "error_code",
+    "error_subcode",
+    "error_message",
+    "error_user_title",
+    "error_user_msg",
 )
 
 
@@ -70,6 +80,8 @@ class ReportRun:
     failure: tuple[int, int | None, str] = (1, 99, "An unknown error occurred while running the report")
     # A stuck run stops at `stuck_at` percent ("Job Running") and never completes; None: it progresses normally.
     stuck_at: int | None = None
+    # A skipped run reports "Job Skipped" once its time is up (Meta expired it; it must be resubmitted).
+    skip: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def progress(self, now: float) -> tuple[str, int]:
@@ -78,6 +90,8 @@ class ReportRun:
         if self.stuck_at is not None and (self.duration <= 0 or elapsed >= self.duration * self.stuck_at / 100):
             return RUNNING, self.stuck_at
         if self.duration <= 0 or elapsed >= self.duration:
+            if self.skip:
+                return SKIPPED, 0
             return (FAILED, 100) if self.fail else (COMPLETED, 100)
         fraction = elapsed / self.duration
         if fraction < 0.15:
@@ -89,7 +103,7 @@ class ReportRun:
     def node(self, now: float) -> dict[str, Any]:
         """Every field of the report run node (error fields are null unless the run failed)."""
         status, percent = self.progress(now)
-        done = status in (COMPLETED, FAILED)
+        done = status in (COMPLETED, FAILED, SKIPPED)
         failed = status == FAILED
         return {
             "id": self.id,
@@ -107,6 +121,8 @@ class ReportRun:
             "error_code": self.failure[0] if failed else None,
             "error_subcode": self.failure[1] if failed else None,
             "error_message": self.failure[2] if failed else None,
+            "error_user_title": "Report Failed" if failed else None,
+            "error_user_msg": self.failure[2] if failed else None,
         }
 
 

@@ -46,6 +46,8 @@ def _demo(seed: int) -> ScenarioSpec:
                 CampaignSpec("ACTIVE", "OUTCOME_SALES", (
                     AdSetSpec("ACTIVE", _ads("ACTIVE", "ACTIVE", "DELETED")),
                     AdSetSpec("ACTIVE", _ads("ACTIVE", "ARCHIVED")),
+                    # deleted in October under a live campaign: its ads' spend counts in the campaign's rows
+                    AdSetSpec("DELETED", _ads("ACTIVE", "ACTIVE")),
                 )),
                 CampaignSpec("PAUSED", "OUTCOME_LEADS", (
                     AdSetSpec("ACTIVE", _ads("ACTIVE", "ACTIVE")),

@@ -9,6 +9,7 @@
 |   | 17 / 2446079 (reset_time_duration), 613, 4 |
 | `badjson=P` | a call answers HTTP 200 with a truncated, unparseable JSON body (in a batch: one item's body) |
 | `jobfail=P` | an async report run ends "Job Failed" (error_code 2 / 1504038, too much data) |
+| `jobskip=P` | an async report run ends "Job Skipped" ("Job has expired and skipped. Please resubmit") |
 | `stuck=P` | an async report run stops progressing (at some percent, or at 100% "Job Running") and never completes |
 | `expired_token=act_X[+act_Y]` | every call about that account answers 190 / 463 (session expired) |
 | `poison=AD@YYYY-MM-DD[:field][+...]` | any insights request covering that ad on that day (and asking for |
@@ -32,7 +33,7 @@ from datetime import date
 from graph_sandbox.graph_errors import GraphError
 from graph_sandbox.rng import stable_unit
 
-RATE_KEYS = ("transient", "ratelimit", "jobfail", "stuck", "badjson")
+RATE_KEYS = ("transient", "ratelimit", "jobfail", "stuck", "badjson", "jobskip")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class FaultSpec:
     jobfail: float = 0.0
     stuck: float = 0.0
     badjson: float = 0.0
+    jobskip: float = 0.0
     expired_token: frozenset[str] = frozenset()
     poison: tuple[Poison, ...] = ()
     ratelimit_wait: float = 2.0
@@ -72,8 +74,8 @@ class FaultSpec:
                 raise ValueError(f"fault rate {key}={value} is not between 0 and 1")
         if self.transient + self.ratelimit + self.badjson > 1.0:
             raise ValueError("transient + ratelimit + badjson must not exceed 1")
-        if self.jobfail + self.stuck > 1.0:
-            raise ValueError("jobfail + stuck must not exceed 1")
+        if self.jobfail + self.stuck + self.jobskip > 1.0:
+            raise ValueError("jobfail + stuck + jobskip must not exceed 1")
         if self.ratelimit_wait < 0:
             raise ValueError("ratelimit_wait must not be negative")
 
@@ -217,9 +219,9 @@ class FaultInjector:
         return CallFault("ratelimit", GraphError(4, "(#4) Application request limit reached", transient=True))
 
     def for_report_run(self, fingerprint: str) -> str | None:
-        """ "fail", "stuck" or None for a new report run (drawn per request and occurrence, like calls)."""
+        """ "fail", "stuck", "skip" or None for a new report run (drawn per request and occurrence, like calls)."""
         s = self.spec
-        if not (s.jobfail or s.stuck):
+        if not (s.jobfail or s.stuck or s.jobskip):
             return None
         u = self._draw("report-run", fingerprint)
         if u < s.jobfail:
@@ -228,6 +230,9 @@ class FaultInjector:
         if u < s.jobfail + s.stuck:
             self._count("stuck")
             return "stuck"
+        if u < s.jobfail + s.stuck + s.jobskip:
+            self._count("jobskip")
+            return "skip"
         return None
 
     def stuck_percent(self, fingerprint: str) -> int:

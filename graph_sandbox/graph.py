@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
-from graph_sandbox import graph_errors, insights, objects, paging
+from graph_sandbox import graph_errors, insights, objects, paging, tokens
 from graph_sandbox.async_report_runs import (
     COMPLETED,
     DEFAULT_REPORT_RUN_FIELDS,
     FAILED,
     REPORT_RUN_FIELDS,
+    SKIPPED,
     ReportRun,
     ReportRunStore,
 )
@@ -39,8 +40,8 @@ from graph_sandbox.params import (
     parse_list,
     parse_summary,
 )
-from graph_sandbox.rng import numeric_id
 from graph_sandbox.scenario import Scenario
+from graph_sandbox.specs import TokenSpec
 from graph_sandbox.usage import CallScope, UsageTracker
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ _EDGES: dict[str, frozenset[str]] = {
     "AdSet": frozenset({"ads", "insights"}),
     "Ad": frozenset({"adcreatives", "insights"}),
     "AdCreative": frozenset(),
-    "User": frozenset({"adaccounts"}),
+    "User": frozenset({"adaccounts", "permissions"}),
     "AdReportRun": frozenset({"insights"}),
 }
 _EDGE_KIND = {"campaigns": "Campaign", "adsets": "AdSet", "ads": "Ad", "adcreatives": "AdCreative"}
@@ -78,6 +79,7 @@ class _Call:
     in_batch: bool
     version: str = ""
     token: str | None = None
+    token_spec: TokenSpec | None = None
     accounts: frozenset[str] = frozenset()
     kind: str = "invalid"
     account: Account | None = None
@@ -289,12 +291,18 @@ class GraphApp:
                 call.kind = "write_attempt"
                 raise graph_errors.write_refused()
 
+        if rest == ["debug_token"] and call.method == "GET":
+            call.kind = "debug_token"
+            self._authenticate_inspector(call)
+            return lambda: self._debug_token(call)
         self._authenticate(call)
         if not rest:
             raise graph_errors.unknown_path(call.path)
         node_id = rest[0]
         edge = rest[1] if len(rest) == 2 else None
         node_kind, node = self._resolve(call, node_id)
+        if (call.account is not None or edge == "adaccounts") and not self._reads_ads(call):
+            raise tokens.missing_permission()
         if edge is None:
             call.kind = {"AdAccount": "account", "AdReportRun": "report_run", "User": "user"}.get(
                 node_kind, node_kind.lower()
@@ -321,10 +329,29 @@ class GraphApp:
         token = call.params.get("access_token")
         if not token:
             raise graph_errors.missing_token()
-        if token not in self.scenario.tokens:
+        spec = self.scenario.token_spec(token)
+        if spec is None:
             raise graph_errors.invalid_token()
-        call.token = token
+        if spec.expired:
+            raise tokens.expired_error(spec, self.scenario.now())
+        call.token, call.token_spec = token, spec
         call.accounts = frozenset(self.scenario.accounts_for_token(token))
+
+    def _authenticate_inspector(self, call: _Call) -> None:
+        """debug_token's caller: the app's token, or any valid token of the app (itself included)."""
+        if tokens.is_app_token(call.params.get("access_token") or ""):
+            return
+        self._authenticate(call)
+
+    @staticmethod
+    def _reads_ads(call: _Call) -> bool:
+        return call.token_spec is not None and "ads_read" in call.token_spec.scopes
+
+    def _debug_token(self, call: _Call) -> dict[str, Any]:
+        input_token = call.params.get("input_token")
+        if not input_token:
+            raise graph_errors.invalid_param("The parameter input_token is required")
+        return tokens.debug_token(self.scenario.token_spec(input_token), input_token, self.scenario.now())
 
     def _resolve(self, call: _Call, node_id: str) -> tuple[str, Any]:
         method = call.method.lower()
@@ -353,7 +380,7 @@ class GraphApp:
     # ---- nodes and edges ----------------------------------------------------------------------------------
 
     def _user_id(self, call: _Call) -> str:
-        return numeric_id("10", 16, "sandbox-user", call.token)
+        return tokens.user_id(call.token or "")
 
     def _read_node(self, call: _Call, node_kind: str, node: Any) -> dict[str, Any]:
         fields = parse_fields(call.params.get("fields"))
@@ -400,10 +427,14 @@ class GraphApp:
             limit=limit,
             render=render,
             url_for=self._url_for(call),
+            insights=call.insights,
         )
 
     def _list_edge(self, call: _Call, node_kind: str, node: Any, edge: str) -> dict[str, Any]:
         fields = parse_fields(call.params.get("fields"))
+        if node_kind == "User" and edge == "permissions":
+            assert call.token_spec is not None
+            return tokens.permissions(call.token_spec)
         if node_kind == "User":
             accounts = [self.scenario.account(a) for a in sorted(call.accounts)]
             return self._page(
@@ -468,7 +499,9 @@ class GraphApp:
             if cached is not None:
                 self._rows_cache.move_to_end(key)
         if cached is None:
-            cached = insights.compute_rows(self.scenario, account, self._scope_ads(node_kind, node, account), query)
+            cached = insights.compute_rows(
+                self.scenario, account, self._scope_ads(node_kind, node, account), query, getattr(node, "id", None)
+            )
             with self._lock:
                 self._rows_cache[key] = cached
                 while len(self._rows_cache) > 64:
@@ -479,7 +512,9 @@ class GraphApp:
         if not self.faults.spec.poison:
             return False
         assert call.account is not None
-        ads = insights.select_ads(self.scenario, self._scope_ads(node_kind, node, call.account), query)
+        ads = insights.select_ads(
+            self.scenario, self._scope_ads(node_kind, node, call.account), query, getattr(node, "id", None)
+        )
         return self.faults.poisoned({a.id for a in ads}, query.date_start, query.date_stop, query.fields) is not None
 
     def _insights_sync(self, call: _Call, node_kind: str, node: Any) -> dict[str, Any]:
@@ -504,11 +539,13 @@ class GraphApp:
             run.failure = (2, 1504038, "Please reduce the amount of data you're asking for, then retry your request")
         elif fault == "stuck":
             run.stuck_at = self.faults.stuck_percent(f"{fp}:{run.id}")
+        elif fault == "skip":
+            run.skip = True
         return {"report_run_id": run.id}
 
     def _report_run_rows(self, call: _Call, run: ReportRun) -> dict[str, Any]:
         status, _ = run.progress(self.jobs.clock())
-        if status == FAILED:
+        if status in (FAILED, SKIPPED):
             raise graph_errors.report_failed(run.id)
         if status != COMPLETED:
             raise graph_errors.report_not_ready()

@@ -89,8 +89,10 @@ def invalid_insights_field(field: str) -> GraphError:
     )
 
 
-def invalid_param(message: str, *, subcode: int | None = None) -> GraphError:
-    return GraphError(100, f"(#100) {message}", subcode=subcode)
+def invalid_param(
+    message: str, *, subcode: int | None = None, user_title: str | None = None, user_msg: str | None = None
+) -> GraphError:
+    return GraphError(100, f"(#100) {message}", subcode=subcode, user_title=user_title, user_msg=user_msg)
 
 
 def invalid_breakdowns(breakdowns) -> GraphError:
@@ -108,7 +110,9 @@ def write_refused() -> GraphError:
 
 
 def too_old() -> GraphError:
-    return invalid_param("The start date of the time range cannot be beyond 37 months from the current date")
+    # The insights reference's error table: "3018 | The start date of the time range cannot be beyond 37 months from
+    # the current date".
+    return GraphError(3018, "(#3018) The start date of the time range cannot be beyond 37 months from the current date")
 
 
 def too_many_rows() -> GraphError:

@@ -13,7 +13,7 @@ from graph_sandbox import currency, graph_errors
 from graph_sandbox.aggregate import TimeIncrement, breakdown_family
 from graph_sandbox.metrics import CONVERSION_TYPES
 from graph_sandbox.model import FAMILY_OF, LEVELS, RETURNED_WINDOWS, Account, Ad, TruthRow
-from graph_sandbox.objects import compile_filters
+from graph_sandbox.objects import compile_filters, named_statuses, visible_by_default
 from graph_sandbox.params import (
     Filter,
     parse_fields,
@@ -241,15 +241,40 @@ def parse_query(params: Mapping[str, str], *, node_level: str, today: date) -> I
     return InsightsQuery(level, tuple(names), ranges, increment, windows, filters, breakdowns)
 
 
-def select_ads(scenario: Scenario, scope: Sequence[Ad], query: InsightsQuery) -> list[Ad]:
-    """The ads in scope that pass the request's filters."""
+def _object_at(scenario: Scenario, ad: Ad, level: str) -> Any:
+    if level == "ad":
+        return ad
+    return scenario.get_object(ad.adset_id if level == "adset" else ad.campaign_id)
+
+
+def select_ads(scenario: Scenario, scope: Sequence[Ad], query: InsightsQuery, node_id: str | None = None) -> list[Ad]:
+    """The ads in scope whose figures the request's rows add up: those passing the filters, less Meta's hidden ones.
+
+    At level ad / adset / campaign, an object of that level whose effective status is ARCHIVED or DELETED (its own,
+    or inherited from a deleted or archived parent) gives no row unless a filter on `<level>.effective_status`
+    names that status; the object the request is made on (`<AD_ID>/insights`) is always readable. Rows above an
+    object count it whatever its status (an account row, a live campaign's row count their deleted ads).
+    """
     predicate = compile_filters("ad", query.filters, scenario, allow_bare=False) if query.filters else None
-    return [ad for ad in scope if predicate is None or predicate(ad)]
+    level = query.level
+    named = named_statuses(level, query.filters, allow_bare=False) if level != "account" else frozenset()
+    out = []
+    for ad in scope:
+        if predicate is not None and not predicate(ad):
+            continue
+        if level != "account":
+            obj = _object_at(scenario, ad, level)
+            if obj.id != node_id and not visible_by_default(obj, named):
+                continue
+        out.append(ad)
+    return out
 
 
-def compute_rows(scenario: Scenario, account: Account, scope: Sequence[Ad], query: InsightsQuery) -> list[TruthRow]:
-    """The rows the request selects: the scenario's truth for the ads in scope that pass the filters."""
-    ads = select_ads(scenario, scope, query)
+def compute_rows(
+    scenario: Scenario, account: Account, scope: Sequence[Ad], query: InsightsQuery, node_id: str | None = None
+) -> list[TruthRow]:
+    """The rows the request selects: the scenario's truth for the ads `select_ads` keeps."""
+    ads = select_ads(scenario, scope, query, node_id)
     rows: list[TruthRow] = []
     for since, until in query.ranges:
         rows.extend(

@@ -3,8 +3,8 @@
 All figures of an ad-day come from one generator call. Breakdown cells (age x gender, country, placement, device)
 are apportioned from those totals with a largest-remainder split in integer units (counts, minor currency units), so
 every additive metric of the cells sums exactly to the ad-day total. `as_of` makes recent days restate: conversions
-of the last 28 days before `as_of` are only partly visible yet (they arrive over the attribution windows), the way
-Meta's numbers for recent days grow from night to night.
+of the 28 days before `as_of` are only partly visible yet (they arrive over the attribution windows), the way
+Meta's numbers for recent days grow from night to night; a day's numbers change up to `as_of` = day + 28.
 """
 
 from __future__ import annotations
@@ -46,10 +46,14 @@ _DERIVED = {"purchase": (PIXEL_PURCHASE, ONSITE_PURCHASE), "omni_purchase": (PIX
             "lead": (PIXEL_LEAD, ONSITE_LEAD)}  # fmt: skip
 _COMPONENTS = (PIXEL_PURCHASE, ONSITE_PURCHASE, PIXEL_LEAD, ONSITE_LEAD)
 
-# Conversions of an ad-day become visible over the following days: 1d-click and view-through ones on the day, the
-# 7d-click-only ones within days 1..6, the 28d-click-only ones within days 7..27 (inclusive day offsets).
-MATURITY_DAYS = 28
-_ARRIVAL = ((0, 0), (1, 6), (7, 27), (0, 0))  # per increment: (first, last) arrival offset in days
+# Conversions of an ad-day D become visible over the following days: 1d-click and view-through ones on the day, the
+# 7d-click-only ones within days 1..6, the 28d-click-only ones within days 7..28 (inclusive day offsets), the last of
+# those on day 28 itself. Meta: insights "do not change after 28 days of being reported" (insights best practices),
+# so D's numbers change up to as_of = D + 28 and never after; an ad-day with a 28d-click-only conversion always
+# changes on that last day, so a window one day short of it is caught.
+RESTATEMENT_DAYS = 28
+MATURITY_DAYS = RESTATEMENT_DAYS + 1  # ages (as_of - D) below this may still grow
+_ARRIVAL = ((0, 0), (1, 6), (7, RESTATEMENT_DAYS), (0, 0))  # per increment: (first, last) arrival offset in days
 
 Windowed = tuple[Decimal, Decimal, Decimal, Decimal, Decimal]  # figures in WINDOWS order
 Increments = tuple[int, int, int, int]  # (1d_click, 7d-only, 28d-only, 1d_view)
@@ -118,13 +122,15 @@ def _add(a: Windowed, b: Windowed) -> Windowed:
 
 
 def _visible(counts: Increments, rng, age: int) -> Increments:
-    """How many of each increment's conversions have arrived `age` days after the ad-day (deterministic)."""
+    """How many of each increment's conversions have arrived `age` days after the ad-day (deterministic). The last
+    28d-click-only conversion arrives on the last day Meta restates (RESTATEMENT_DAYS)."""
     out = []
-    for n, (first, last) in zip(counts, _ARRIVAL, strict=True):
+    for i, (n, (first, last)) in enumerate(zip(counts, _ARRIVAL, strict=True)):
         if age >= last:
             out.append(n)
-        else:
-            out.append(sum(1 for _ in range(n) if rng.randint(first, last) <= age))
+            continue
+        drawn = n - 1 if i == 2 and n else n
+        out.append(sum(1 for _ in range(drawn) if rng.randint(first, last) <= age))
     return tuple(out)  # type: ignore[return-value]
 
 

@@ -26,23 +26,34 @@ FAMILIES: dict[str, tuple[str, ...]] = {
 }
 FAMILY_OF = {dim: family for family, dims in FAMILIES.items() for dim in dims}
 
-# Every effective_status value Meta accepts in filters.
-EFFECTIVE_STATUSES = frozenset(
-    {
-        "ACTIVE",
-        "PAUSED",
-        "DELETED",
-        "ARCHIVED",
-        "CAMPAIGN_PAUSED",
-        "ADSET_PAUSED",
-        "IN_PROCESS",
-        "WITH_ISSUES",
-        "PENDING_REVIEW",
-        "DISAPPROVED",
-        "PREAPPROVED",
-        "PENDING_BILLING_INFO",
-    }
-)
+# The effective_status values of each level (the facebook-business SDK's Ad/AdSet/Campaign.EffectiveStatus enums,
+# v26.0.3, copied here: the sandbox imports nothing outside the standard library). A filter on
+# `<level>.effective_status` naming a value outside its level's list is refused (100/1487561 "Run Status not valid",
+# as Meta refuses it on the campaigns edge: docs/meta-conformance.md).
+LEVEL_STATUSES: dict[str, frozenset[str]] = {
+    "ad": frozenset(
+        {
+            "ACTIVE",
+            "ADSET_PAUSED",
+            "ARCHIVED",
+            "CAMPAIGN_PAUSED",
+            "DELETED",
+            "DISAPPROVED",
+            "IN_PROCESS",
+            "PAUSED",
+            "PENDING_BILLING_INFO",
+            "PENDING_REVIEW",
+            "PREAPPROVED",
+            "WITH_ISSUES",
+        }
+    ),
+    "adset": frozenset({"ACTIVE", "ARCHIVED", "CAMPAIGN_PAUSED", "DELETED", "IN_PROCESS", "PAUSED", "WITH_ISSUES"}),
+    "campaign": frozenset({"ACTIVE", "ARCHIVED", "DELETED", "IN_PROCESS", "PAUSED", "WITH_ISSUES"}),
+}
+# Every effective_status value Meta knows (the ad level's list holds the others).
+EFFECTIVE_STATUSES = LEVEL_STATUSES["ad"]
+# Statuses Meta leaves out of edges and of insights rows at the object's own level unless a filter on that level's
+# effective_status names them ("Manage your ad object's status").
 HIDDEN_BY_DEFAULT = frozenset({"ARCHIVED", "DELETED"})
 
 

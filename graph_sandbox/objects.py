@@ -10,6 +10,7 @@ from graph_sandbox import graph_errors
 from graph_sandbox.model import (
     EFFECTIVE_STATUSES,
     HIDDEN_BY_DEFAULT,
+    LEVEL_STATUSES,
     Account,
     Ad,
     AdSet,
@@ -374,15 +375,39 @@ def _number(value: Any, field: str) -> float:
         raise graph_errors.invalid_param(f"Filtering field {field} needs a numeric value") from None
 
 
-def check_filter_values(f: Filter) -> None:
-    """Reject effective_status values Meta does not know."""
-    if f.field.endswith("effective_status"):
-        values = f.value if isinstance(f.value, (list, tuple)) else [f.value]
-        for v in values:
-            if v not in EFFECTIVE_STATUSES:
-                raise graph_errors.invalid_param(
-                    f"Filtering field {f.field} with operation {f.operator.lower()} and value `{v}` is not supported"
-                )
+def check_filter_values(prefix: str, attr: str, f: Filter) -> None:
+    """Refuse effective_status values that do not exist for the filter's level, as Meta refuses them on the
+    campaigns edge (100/1487561 "Run Status not valid", facebook-python-business-sdk issue #388)."""
+    if attr != "effective_status":
+        return
+    values = f.value if isinstance(f.value, (list, tuple)) else [f.value]
+    allowed = LEVEL_STATUSES.get(prefix, EFFECTIVE_STATUSES)
+    for v in values:
+        if v not in allowed:
+            raise graph_errors.invalid_param(
+                "Invalid parameter",
+                subcode=1487561,
+                user_title="Run Status not valid",
+                user_msg=f"Only certain values may be specified for run status. The value specified was invalid: "
+                f"{v!r} for {f.field}.",
+            )
+
+
+def named_statuses(level: str, filters: Sequence[Filter], *, allow_bare: bool = True) -> frozenset[str]:
+    """The effective statuses that filters on `level`'s own effective_status name (IN / EQUAL): the hidden ones among
+    them (ARCHIVED, DELETED) become visible."""
+    named: set[str] = set()
+    for f in filters:
+        prefix, attr = resolve_filter_field(level, f.field, allow_bare=allow_bare)
+        if prefix != level or attr != "effective_status" or f.operator not in ("IN", "EQUAL"):
+            continue
+        named.update(str(v) for v in (f.value if isinstance(f.value, (list, tuple)) else [f.value]))
+    return frozenset(named)
+
+
+def visible_by_default(obj: Any, named: frozenset[str]) -> bool:
+    """Meta's default visibility: ARCHIVED and DELETED objects only when a filter names their status."""
+    return obj.effective_status not in HIDDEN_BY_DEFAULT or obj.effective_status in named
 
 
 def matches(value: Any, f: Filter) -> bool:
@@ -412,8 +437,9 @@ def compile_filters(
     """A predicate over objects of `level` (or ads, for insights) applying every filter (AND)."""
     resolved = []
     for f in filters:
-        check_filter_values(f)
-        resolved.append((resolve_filter_field(level, f.field, allow_bare=allow_bare), f))
+        prefix, attr = resolve_filter_field(level, f.field, allow_bare=allow_bare)
+        check_filter_values(prefix, attr, f)
+        resolved.append(((prefix, attr), f))
 
     def predicate(obj: Any) -> bool:
         chain = _chain(level, obj, scenario)
@@ -422,21 +448,16 @@ def compile_filters(
     return predicate
 
 
-def names_own_status(level: str, filters: Sequence[Filter]) -> bool:
-    """Whether a filter selects on the edge's own effective_status (which lifts the default visibility)."""
-    return any(f.field in ("effective_status", f"{level}.effective_status") for f in filters)
-
-
 def list_edge(kind: str, objects: Sequence[Any], filters: Sequence[Filter], scenario: Scenario) -> list[Any]:
     """Objects of an edge after filtering and Meta's default visibility, newest first.
 
-    Without a filter on their own effective_status, ARCHIVED and DELETED objects are left out.
+    ARCHIVED and DELETED objects are left out unless a filter on their own effective_status names their status.
     """
     level = _LEVEL_OF_KIND.get(kind)
     if level is None:
         return list(objects)
     predicate = compile_filters(level, filters, scenario)
-    visible_all = names_own_status(level, filters)
-    selected = [o for o in objects if predicate(o) and (visible_all or o.effective_status not in HIDDEN_BY_DEFAULT)]
+    named = named_statuses(level, filters)
+    selected = [o for o in objects if predicate(o) and visible_by_default(o, named)]
     selected.sort(key=lambda o: (o.created_time, o.id), reverse=True)
     return selected

@@ -30,14 +30,18 @@ def encode_cursor(fp: str, offset: int) -> str:
     return base64.urlsafe_b64encode(f"sbx1:{fp}:{offset}".encode()).decode().rstrip("=")
 
 
-def decode_cursor(raw: str, fp: str, name: str) -> int:
+def decode_cursor(raw: str, fp: str, name: str, insights: bool = False) -> int:
+    """The offset a cursor points at. A bad one fails with 100, or on insights with 2642 ("Invalid cursors values",
+    the insights reference's error table)."""
     try:
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
         tag, cursor_fp, offset_text = text.split(":")
         offset = int(offset_text)
     except (ValueError, UnicodeDecodeError):
-        raise graph_errors.invalid_param(f"The {name} cursor is invalid") from None
+        tag, cursor_fp, offset = "", "", -1
     if tag != "sbx1" or cursor_fp != fp or offset < 0:
+        if insights:
+            raise graph_errors.GraphError(2642, "(#2642) Invalid cursors values")
         raise graph_errors.invalid_param(f"The {name} cursor is invalid for this request")
     return offset
 
@@ -50,14 +54,15 @@ def page(
     limit: int,
     render: Callable[[Sequence[Any]], list[Any]],
     url_for: Callable[[dict[str, str]], str],
+    insights: bool = False,
 ) -> dict[str, Any]:
     """One page of `items` for the request's `after`/`before` cursor, in Meta's envelope."""
     total = len(items)
     if params.get("after"):
-        start = decode_cursor(params["after"], fp, "after")
+        start = decode_cursor(params["after"], fp, "after", insights)
         end = min(total, start + limit)
     elif params.get("before"):
-        end = min(total, decode_cursor(params["before"], fp, "before"))
+        end = min(total, decode_cursor(params["before"], fp, "before", insights))
         start = max(0, end - limit)
     else:
         start, end = 0, min(total, limit)

@@ -8,17 +8,22 @@ from typing import Any
 
 from graph_sandbox.anomalies import PlantedAnomaly
 from graph_sandbox.model import Account, Ad, AdSet, Campaign, Creative
-from graph_sandbox.specs import Workspace
+from graph_sandbox.specs import TokenSpec, Workspace
 from graph_sandbox.world import World
 
 
 class ObjectQueries:
     """The objects of one world (archived and deleted included), as plain frozen dataclasses."""
 
-    def __init__(self, world: World, workspaces: Sequence[Workspace]) -> None:
+    def __init__(
+        self, world: World, workspaces: Sequence[Workspace], token_specs: Sequence[TokenSpec] | None = None
+    ) -> None:
         self._index = world
         self._workspaces = tuple(workspaces)
+        # The workspaces' own tokens -> their accounts (what `sentrum sandbox serve` prints first).
         self.tokens: dict[str, list[str]] = {w.token: list(w.account_ids) for w in workspaces}
+        specs = token_specs if token_specs is not None else [TokenSpec(w.token, w.account_ids) for w in workspaces]
+        self._token_specs: dict[str, TokenSpec] = {t.token: t for t in specs}
 
     @staticmethod
     def _act(account_id: str) -> str:
@@ -73,8 +78,17 @@ class ObjectQueries:
         return self._index.objects.get(object_id)
 
     def accounts_for_token(self, token: str) -> list[str]:
-        """Account ids ("act_<n>") the token can read; empty for an unknown token."""
-        return list(self.tokens.get(token, []))
+        """Account ids ("act_<n>") the token can read; empty for an unknown or expired token."""
+        spec = self._token_specs.get(token)
+        return [] if spec is None or spec.expired else list(spec.account_ids)
+
+    def token_spec(self, token: str) -> TokenSpec | None:
+        """What the scenario knows about a token (expired ones included); None for an unknown token."""
+        return self._token_specs.get(token)
+
+    def token_specs(self) -> list[TokenSpec]:
+        """Every token of the scenario: the workspaces' own, then the other kinds (`specs.token_variants`)."""
+        return list(self._token_specs.values())
 
     def workspaces(self) -> list[Workspace]:
         """One suggested workspace per token."""

@@ -10,6 +10,7 @@ Where the parts live: the shapes (`specs.py`) and the named ones (`catalogue.py`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,6 +24,9 @@ from graph_sandbox.specs import DEFAULT_ANCHOR, ScenarioSpec, Workspace, generat
 from graph_sandbox.truth import GroundTruth
 from graph_sandbox.world import build_world
 
+# "today" or "today-N": relative to each account's own today.
+_RELATIVE_AS_OF = re.compile(r"today(?:-(\d{1,3}))?")
+
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -33,9 +37,11 @@ class Scenario(ObjectQueries):
 
     `Scenario("demo", 42)` builds a registered shape; `Scenario.generate(...)` builds one of any size.
     `clock` (returning an aware datetime) sets "now": no insights exist after the account's today.
-    `as_of` (a date, "today", or None) is the night the numbers are served as of: conversions of the 28 days
-    before it are still arriving (so they restate from one `as_of` to the next) and no day after it has data.
-    "today" follows each account's own today; None serves every day fully matured. It may be changed at any time
+    `as_of` (a date, "today", "today-N", or None) is the last day whose activity the numbers include (as they
+    stand at its end): conversions of the 28 days before it are still arriving, so a day D restates from one
+    `as_of` to the next up to `as_of` = D + 28 (Meta: insights "do not change after 28 days of being reported"),
+    and no day after it has data. "today" follows each account's own today, "today-1" its yesterday (what a nightly
+    run early in the morning sees); None serves every day fully matured. It may be changed at any time
     (`scenario.as_of = date(...)`), e.g. to simulate the next night.
     """
 
@@ -57,7 +63,7 @@ class Scenario(ObjectQueries):
         fixed_now = spec.now
         self._clock = clock or ((lambda: fixed_now) if fixed_now is not None else _utc_now)
         world = build_world(spec, seed, self._world)
-        super().__init__(world, spec.workspaces)
+        super().__init__(world, spec.workspaces, spec.token_specs())
         self.as_of = as_of
         self._truth = GroundTruth(seed, world, random_cell_split=spec.random_cell_split)
 
@@ -67,17 +73,27 @@ class Scenario(ObjectQueries):
 
     @as_of.setter
     def as_of(self, value: date | str | None) -> None:
-        if isinstance(value, str) and value != "today":
-            value = date.fromisoformat(value)
+        if isinstance(value, str):
+            value = value.strip()
+            match = _RELATIVE_AS_OF.fullmatch(value)
+            if match is None:
+                try:
+                    value = date.fromisoformat(value)
+                except ValueError:
+                    raise ValueError(f"as_of must be YYYY-MM-DD, 'today' or 'today-N', not {value!r}") from None
+            elif match.group(1) in (None, "0"):
+                value = "today"
         if value is not None and not isinstance(value, (date, str)):
-            raise ValueError(f"as_of must be a date, 'today' or None, not {value!r}")
+            raise ValueError(f"as_of must be a date, 'today', 'today-N' or None, not {value!r}")
         self._as_of = value
 
     def as_of_for(self, account_id: str) -> date | None:
         """The as-of date in effect for the account (None: fully matured numbers)."""
-        if self._as_of == "today":
-            return self.today(account_id)
-        return self._as_of  # type: ignore[return-value]
+        if isinstance(self._as_of, str):
+            match = _RELATIVE_AS_OF.fullmatch(self._as_of)
+            back = int(match.group(1) or 0) if match else 0
+            return self.today(account_id) - timedelta(days=back)
+        return self._as_of
 
     @classmethod
     def generate(

@@ -28,6 +28,7 @@ from graph_sandbox.call_records import FaultHook, RequestRecord
 from graph_sandbox.faults import FaultSpec
 from graph_sandbox.graph import GraphApp
 from graph_sandbox.scenario import Scenario
+from graph_sandbox.tokens import app_token, token_summary
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -139,9 +140,9 @@ class SandboxServer:
     `insights_calls_per_minute` insights calls per ad account, `app_calls_per_minute` for the app; calls past a
     budget are refused with Meta's throttling errors unless `throttle=False`; `window_seconds` is the sliding
     window (60; shorter only to time-scale tests). `faults`: a FaultSpec or its text (faults.py), e.g.
-    "transient=0.05,jobfail=0.1,expired_token=act_1001". `as_of`: the night numbers are served as of (a date,
-    "today" or None; see Scenario). `fault_hook`: optional callable(CallInfo) -> GraphError | None run before
-    each routed call.
+    "transient=0.05,jobfail=0.1,expired_token=act_1001". `as_of`: the last day whose activity the numbers include
+    (a date, "today", "today-N" or None; see Scenario). `fault_hook`: optional callable(CallInfo) -> GraphError |
+    None run before each routed call.
     """
 
     def __init__(
@@ -303,7 +304,7 @@ def serve(
     `faults`: a fault spec such as "transient=0.05,ratelimit=0.02,jobfail=0.1,stuck=0.05,badjson=0.01,
     expired_token=act_1001" (faults.py; ValueError when malformed). `calls_per_minute` /
     `insights_calls_per_minute` / `app_calls_per_minute`: the rate budgets (per ad account, insights calls per ad
-    account, the app); past them calls are throttled with Meta's errors. `as_of`: "YYYY-MM-DD" or "today"."""
+    account, the app); past them calls are throttled with Meta's errors. `as_of`: "YYYY-MM-DD", "today" or "today-N"."""
     out = out or sys.stdout
     spec = FaultSpec.parse(faults)
     server = SandboxServer(
@@ -334,6 +335,10 @@ def serve(
         print("Tokens:", file=out)
         for token, accounts in server.scenario.tokens.items():
             print(f"  {token}: {', '.join(accounts)}", file=out)
+        print(f"Other kinds of token (GET /debug_token; app token {app_token()}):", file=out)
+        for t in server.scenario.token_specs():
+            if t.token not in server.scenario.tokens:
+                print(f"  {t.token}: {token_summary(t)}", file=out)
         print("Press Ctrl-C to stop.", file=out, flush=True)
         server.run()
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM before run() took over

@@ -72,6 +72,55 @@ class Workspace:
 
 
 @dataclass(frozen=True)
+class TokenSpec:
+    """What `GET /debug_token` and `GET /me/permissions` say about a token, and which accounts it reads.
+
+    `kind` is debug_token's `type` (SYSTEM_USER or USER). Expiry in whole days from the scenario's today (UTC
+    midnight): None never expires (`expires_at` 0); a negative `expires_in_days` is a token that has expired (every
+    call with it fails 190/463). Without `ads_read` among `scopes`, calls about ad accounts fail with 200.
+    """
+
+    token: str
+    account_ids: tuple[str, ...]
+    kind: str = "SYSTEM_USER"
+    expires_in_days: int | None = None
+    data_access_expires_in_days: int | None = None
+    scopes: tuple[str, ...] = ("ads_read", "business_management")
+    declined: tuple[str, ...] = ()
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_in_days is not None and self.expires_in_days < 0
+
+
+def workspace_token(ws: Workspace) -> TokenSpec:
+    """A workspace's own token: a system user's, never expiring, reading every account of the workspace."""
+    return TokenSpec(ws.token, ws.account_ids)
+
+
+def token_variants(ws: Workspace) -> tuple[TokenSpec, ...]:
+    """The kinds of token a customer may hand over, all for `ws`'s accounts: a user token expiring in 10 days, one
+    whose data access expires in 5 days, one without `ads_read`, a system user's that reads only the first account,
+    and one that expired 3 days ago. Named `<ws.token>-user`, `-data-access`, `-no-ads-read`, `-partial`,
+    `-expired`."""
+    return (
+        TokenSpec(f"{ws.token}-user", ws.account_ids, "USER", 10, 80),
+        TokenSpec(f"{ws.token}-data-access", ws.account_ids, "USER", 50, 5),
+        TokenSpec(
+            f"{ws.token}-no-ads-read",
+            ws.account_ids,
+            "USER",
+            50,
+            80,
+            scopes=("public_profile",),
+            declined=("ads_read",),
+        ),
+        TokenSpec(f"{ws.token}-partial", ws.account_ids[:1]),
+        TokenSpec(f"{ws.token}-expired", ws.account_ids, "USER", -3, 60),
+    )
+
+
+@dataclass(frozen=True)
 class ScenarioSpec:
     accounts: tuple[AccountSpec, ...]
     workspaces: tuple[Workspace, ...]
@@ -92,6 +141,16 @@ class ScenarioSpec:
     # None: every ad draws its own rates (CPM, CTR, conversion rates, order value: CPAs of one campaign's ads can
     # differ tenfold). A number: the campaign draws them once and each ad varies from them by lognormal(0, spread).
     ad_spread: float | None = None
+    # Tokens besides the workspaces' own (which are system users' tokens that never expire). None: the variants of
+    # the first workspace's token (`token_variants`).
+    extra_tokens: tuple[TokenSpec, ...] | None = None
+
+    def token_specs(self) -> tuple[TokenSpec, ...]:
+        """Every token of the scenario: the workspaces' own, then the extra ones."""
+        extra = self.extra_tokens
+        if extra is None:
+            extra = token_variants(self.workspaces[0]) if self.workspaces else ()
+        return (*(workspace_token(w) for w in self.workspaces), *extra)
 
 
 def generate_spec(
@@ -107,8 +166,9 @@ def generate_spec(
     history_days: int = 180,
 ) -> ScenarioSpec:
     """A scenario shape of the given size. Every account with >= 4 ads gets PAUSED, ARCHIVED and DELETED ads;
-    the first account's last campaign is ARCHIVED and one ad set is DELETED (when there are enough
-    objects)."""
+    the first account's last campaign is ARCHIVED, the one before it DELETED (with 4 or more campaigns) and one ad
+    set is DELETED (when there are enough objects). Archived and deleted objects change status in the weeks before
+    the anchor (`world.HIDDEN_CHANGE_DAYS`), so their spend lies in the October window of the tests."""
     if min(accounts, campaigns_per_account, adsets_per_campaign, ads_per_adset) < 1:
         raise ValueError("every count must be at least 1")
     rng = stable_rng(seed, name, "spec")
@@ -162,6 +222,9 @@ def _force_status_mix(campaigns: list[CampaignSpec], *, first_account: bool) -> 
     if first_account and len(campaigns) >= 2:
         last = campaigns[-1]
         campaigns[-1] = CampaignSpec("ARCHIVED", last.objective, last.adsets)
+        if len(campaigns) >= 4:
+            before = campaigns[-2]
+            campaigns[-2] = CampaignSpec("DELETED", before.objective, before.adsets)
         target = 1 if len(campaigns) >= 3 else 0
         chosen = campaigns[target]
         if len(chosen.adsets) >= 2:

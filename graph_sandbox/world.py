@@ -21,6 +21,9 @@ from graph_sandbox.specs import OBJECTIVES, AdSetSpec, CampaignSpec, ScenarioSpe
 
 # Nothing delivers before this day.
 EARLIEST_DATA = date(2023, 1, 1)
+# Archived and deleted objects change status between these many days before the anchor (27 and 5: 2026-10-05 and
+# 2026-10-27 for the default anchor), and deleted ones go on delivering for 1-5 days after.
+HIDDEN_CHANGE_DAYS = (27, 5)
 
 # What names, budgets, bid strategies and creatives are drawn from.
 _OPTIMIZATION_GOALS = {
@@ -147,8 +150,15 @@ class _Builder:
     def _local(self, rng, day: date, tz: ZoneInfo) -> datetime:
         return datetime.combine(day, time(rng.randint(7, 21), rng.randint(0, 59), rng.randint(0, 59)), tz)
 
-    def _status_change(self, rng, start: date, anchor: date) -> date:
+    def _status_change(self, rng, start: date, anchor: date, recent: bool = False) -> date:
         low, high = start + timedelta(days=20), anchor - timedelta(days=3)
+        if recent:
+            # Archived and deleted objects change status in the four weeks before the anchor (the tests' October
+            # window), so their spend lies inside it: an extractor that lets Meta hide them loses that spend.
+            low, high = (
+                max(low, anchor - timedelta(days=HIDDEN_CHANGE_DAYS[0])),
+                anchor - timedelta(days=HIDDEN_CHANGE_DAYS[1]),
+            )
         if low >= high:
             return low
         return low + timedelta(days=rng.randint(0, (high - low).days))
@@ -157,7 +167,7 @@ class _Builder:
         """(day the status changed, last delivery day implied by the status) for a configured status."""
         if status == "ACTIVE":
             return None, None
-        changed = self._status_change(rng, start, anchor)
+        changed = self._status_change(rng, start, anchor, recent=status in ("ARCHIVED", "DELETED"))
         if status == "DELETED":
             # Deleted objects keep accruing for a few days after deletion.
             return changed, changed + timedelta(days=rng.randint(1, 5))

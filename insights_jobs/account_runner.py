@@ -33,6 +33,8 @@ from insights_jobs.split import Hierarchy, Slice, split
 from insights_jobs.windows import Window, chunk_window, clamp_window, restatement_window
 
 ERRORS_REPORT = "extraction_errors"
+# Meta's async error table: "Report Failed: Generating the report failed. Try again later."
+REPORT_FAILED_TRY_AGAIN = (-2, 2490547)
 
 
 @dataclass(frozen=True)
@@ -173,8 +175,9 @@ class AccountRunner:
         }
         if s.report.breakdowns:
             params["breakdowns"] = list(s.report.breakdowns)
-        if s.filtering():
-            params["filtering"] = s.filtering()
+        filtering = s.filtering()
+        if filtering:
+            params["filtering"] = filtering
         return params
 
     # ---- the loop -----------------------------------------------------------------------------------------
@@ -271,8 +274,10 @@ class AccountRunner:
         elif event.kind == "failed":
             why = f" ({event.error.describe()})" if event.error else ""
             self.log.warning("%s/%s: %s%s", self.workspace_id, task.slice.describe(), event.detail, why)
-            self.fail(task, event.error, event.detail, resubmit_first=False)
-        else:  # stuck or lost: the same request usually goes through when asked again
+            # -2/2490547 "Report Failed ... Try again later" asks for the same report again; others are too big.
+            again = event.error is not None and (event.error.code, event.error.subcode) == REPORT_FAILED_TRY_AGAIN
+            self.fail(task, event.error, event.detail, resubmit_first=again)
+        else:  # stuck, skipped (expired) or lost: the same request usually goes through when asked again
             self.log.warning("%s/%s: %s; resubmitting", self.workspace_id, task.slice.describe(), event.detail)
             self.fail(task, event.error, event.detail, resubmit_first=True)
 

@@ -1,10 +1,15 @@
-"""What the extractor reads about ad objects: fields per edge and the status filter that brings back everything.
+"""What the extractor reads about ad objects: fields per edge, and the status filters that bring back everything.
 
-Without an effective_status filter naming them, Meta hides ARCHIVED and DELETED objects from edges, yet deleted ads
-keep accruing insights for weeks: the dimensions must know them.
+Without an effective_status filter naming them, Meta hides ARCHIVED and DELETED objects from edges and from insights
+rows at their own level, yet deleted ads keep accruing insights for weeks: the dimensions and the facts must know
+them.
 """
 
 from __future__ import annotations
+
+from facebook_business.adobjects.ad import Ad
+from facebook_business.adobjects.adset import AdSet
+from facebook_business.adobjects.campaign import Campaign
 
 ACCOUNT_FIELDS = [
     "id", "account_id", "name", "currency", "timezone_name", "timezone_offset_hours_utc", "account_status", "business",
@@ -25,16 +30,32 @@ CREATIVE_FIELDS = [
     "id", "name", "title", "body", "object_type", "call_to_action_type", "url_tags", "thumbnail_url", "status",
 ]  # fmt: skip
 
-_COMMON_STATUSES = ["ACTIVE", "PAUSED", "DELETED", "ARCHIVED", "IN_PROCESS", "WITH_ISSUES"]
-ALL_STATUSES = {
-    "campaign": _COMMON_STATUSES,
-    "adset": [*_COMMON_STATUSES, "CAMPAIGN_PAUSED"],
-    "ad": [
-        *_COMMON_STATUSES, "CAMPAIGN_PAUSED", "ADSET_PAUSED", "PENDING_REVIEW", "DISAPPROVED", "PREAPPROVED",
-        "PENDING_BILLING_INFO",
-    ],
-}  # fmt: skip
+
+def _enum_values(enum: type) -> list[str]:
+    return sorted(v for k, v in vars(enum).items() if not k.startswith("_") and isinstance(v, str))
+
+
+# Every effective status of each level, from the SDK's enums (Meta refuses values a level does not have, so each
+# level gets its own list: facebook-python-business-sdk issue #388, docs/meta-conformance.md).
+ALL_STATUSES: dict[str, list[str]] = {
+    "campaign": _enum_values(Campaign.EffectiveStatus),
+    "adset": _enum_values(AdSet.EffectiveStatus),
+    "ad": _enum_values(Ad.EffectiveStatus),
+}
 
 
 def status_filter(level: str) -> list[dict[str, object]]:
-    return [{"field": f"{level}.effective_status", "operator": "IN", "value": ALL_STATUSES[level]}]
+    """`<level>.effective_status IN [every status of the level]`: what brings archived and deleted objects back."""
+    return [{"field": f"{level}.effective_status", "operator": "IN", "value": list(ALL_STATUSES[level])}]
+
+
+def insights_status_filter(report_level: str) -> list[dict[str, object]]:
+    """The status filter every insights request of a report at `report_level` carries.
+
+    Meta leaves archived and deleted objects of the report's own level out of `act_X/insights` unless a filter on
+    that level's effective_status names them ("Manage your ad object's status"), so each level names all of its
+    own. At level=account the row counts every child whatever its status; `ad.effective_status` with every ad
+    status is sent there too, so every request of every report is asked the same way (it names every status, so it
+    leaves the account's figures whole).
+    """
+    return status_filter("ad" if report_level == "account" else report_level)

@@ -49,7 +49,7 @@ def read_entities(
             "account": ACCOUNT_FIELDS, "campaigns": CAMPAIGN_FIELDS, "adsets": ADSET_FIELDS, "ads": AD_FIELDS,
             "adcreatives": CREATIVE_FIELDS,
         },
-        "statuses": "all (effective_status filter naming every status)",
+        "statuses": {level: status_filter(level) for level in ("campaign", "adset", "ad")},
     }  # fmt: skip
     batch = sink.open_batch(calls.workspace_id, acct, ENTITIES_REPORT, None, params)
     batch.append(nz.AD_ACCOUNTS, [nz.account_row(info, now)])

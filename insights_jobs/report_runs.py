@@ -37,7 +37,9 @@ from insights_jobs.errors import (
 from insights_jobs.governor import RateGovernor
 
 JOB_DONE = "Job Completed"
-JOB_FAILED = frozenset({"Job Failed", "Job Skipped"})
+JOB_FAILED = "Job Failed"
+# "Job has expired and skipped. Please resubmit your job and try again." (Meta's Async Job Status table)
+JOB_SKIPPED = "Job Skipped"
 POLL_FIELDS = "id,async_status,async_percent_completion,error_code,error_subcode,error_message"
 MAX_BATCH = 50
 
@@ -281,7 +283,10 @@ class JobPoller:
         if status == JOB_DONE:
             self._emit(job, "completed")
             return
-        if status in JOB_FAILED:
+        if status == JOB_SKIPPED:
+            self._emit(job, "skipped", f"report run {job.run_id} ended {status!r}")
+            return
+        if status == JOB_FAILED:
             code, subcode = body.get("error_code"), body.get("error_subcode")
             failure = None
             if code is not None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from insights_jobs.entities import insights_status_filter
+
 LEVELS = ("account", "campaign", "adset", "ad")
 # Ids each level's rows carry (asked for explicitly: Meta returns only the fields requested).
 LEVEL_IDS: dict[str, tuple[str, ...]] = {
@@ -30,10 +32,12 @@ METRIC_FIELDS = (
     "conversions",
     "conversion_values",
 )
-# 7d_view and 28d_view are no longer returned by Meta (2026-01-12), so they are not asked for; "value" (the
-# account's default attribution setting) comes with every action entry.
+# 7d_view and 28d_view are no longer returned by Meta (2026-01-12), so they are not asked for; "value" (since
+# 2025-06-10 the figure under the ad set's own attribution setting) comes with every action entry.
 ATTRIBUTION_WINDOWS = ("1d_click", "7d_click", "28d_click", "1d_view")
-ACTION_REPORT_TIME = "impression"
+# Since 2025-06-10 Meta disregards action_report_time and reports "mixed" (on-Meta actions on the impression's day,
+# off-Meta ones on the conversion's day): asking for "mixed" asks for what is served, so the lineage is true.
+ACTION_REPORT_TIME = "mixed"
 # Rough cells per object-day of each breakdown, to guess a report's size before asking (sync or async).
 _CELLS = {"age": 7, "gender": 3, "country": 8, "publisher_platform": 4, "platform_position": 4, "device_platform": 3}
 
@@ -64,6 +68,10 @@ class ReportSpec:
             n *= _CELLS.get(b, 10)
         return n
 
+    def status_filter(self) -> list[dict[str, object]]:
+        """The effective-status filter every request of this report carries (split slices included)."""
+        return insights_status_filter(self.level)
+
     def lineage(self) -> dict[str, object]:
         """What a batch of this report records about how it was asked for (with the API version added)."""
         return {
@@ -74,7 +82,7 @@ class ReportSpec:
             "time_increment": 1,
             "action_attribution_windows": list(ATTRIBUTION_WINDOWS),
             "action_report_time": ACTION_REPORT_TIME,
-            "use_account_attribution_setting": False,
+            "statuses": self.status_filter(),
         }
 
 

@@ -103,7 +103,9 @@ class Slice:
         return self.report.request_fields(self.metrics)
 
     def filtering(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+        """The request's `filtering`: the report's status filter (every status of its level: without it Meta leaves
+        archived and deleted objects out), then the slice's parent and ids."""
+        out: list[dict[str, Any]] = list(self.report.status_filter())
         if self.within is not None:
             out.append({"field": f"{self.within[0]}.id", "operator": "IN", "value": [self.within[1]]})
         if self.ids is not None:

@@ -1,5 +1,6 @@
-"""Asset checks beyond dbt's tests (those appear as checks too, from dagster-dbt): freshness per workspace,
-delivery without ad rows, ad-level spend reconciled with account-level spend. They run in the marts job."""
+"""Asset checks beyond dbt's tests (those appear as checks too, from dagster-dbt): freshness per workspace, tokens
+about to expire, delivery without ad rows, ad-level spend reconciled with account-level spend. They run in the marts
+job."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -7,7 +8,7 @@ import dagster as dg
 
 from orchestration.assets.meta import HEALTH_KEY
 from orchestration.resources import RegistryResource, WarehouseResource
-from workspaces.health import HEALTH
+from workspaces.health import HEALTH, describe_token
 
 FCT_AD = dg.AssetKey(["marts", "fct_ad_insights_daily"])
 FCT_ACCOUNT = dg.AssetKey(["marts", "fct_account_insights_daily"])
@@ -25,11 +26,18 @@ def stale_workspaces(health_rows: list[dict], extractable: list[str], now: datet
     return out
 
 
+def tokens_to_reconnect(health_rows: list[dict], extractable: list[str]) -> dict[str, str]:
+    """Extractable workspaces whose token is invalid or expires (or loses data access) within the warning days:
+    id -> what the customer must do, from `ops.workspace_health`."""
+    by_id = {r["workspace_id"]: r for r in health_rows}
+    return {ws: describe_token(by_id[ws]) for ws in extractable if ws in by_id and by_id[ws].get("reconnect_soon")}
+
+
 def _fact_refs(wh) -> tuple[str, str]:
     return wh.table_ref("marts", "fct_account_insights_daily"), wh.table_ref("marts", "fct_ad_insights_daily")
 
 
-def build_checks(freshness_hours: int) -> list[dg.AssetChecksDefinition]:
+def build_checks(freshness_hours: int, token_warning_days: int = 14) -> list[dg.AssetChecksDefinition]:
     @dg.asset_check(
         asset=HEALTH_KEY,
         name="workspaces_fresh",
@@ -45,6 +53,27 @@ def build_checks(freshness_hours: int) -> list[dg.AssetChecksDefinition]:
             passed=not stale,
             metadata={"stale_workspaces": stale, "active_workspaces": len(extractable)},
             description=f"{len(stale)} stale workspace(s)" if stale else "all fresh",
+        )
+
+    @dg.asset_check(
+        asset=HEALTH_KEY,
+        name="tokens_not_expiring",
+        description=f"No active workspace's Meta token is invalid or expires (or loses data access) within "
+        f"{token_warning_days} days: the customer must reconnect before extraction fails.",
+    )
+    def tokens_not_expiring(warehouse: WarehouseResource, registry: RegistryResource) -> dg.AssetCheckResult:
+        extractable = [w.id for w in registry.get().list() if w.extractable]
+        with warehouse.open() as wh:
+            wh.ensure_table(HEALTH)
+            rows = wh.query(f"select * from {wh.table_ref('ops', HEALTH.name)}")
+        flagged = tokens_to_reconnect(rows, extractable)
+        invalid = [ws for ws, what in flagged.items() if what.startswith("INVALID")]
+        return dg.AssetCheckResult(
+            passed=not flagged,
+            # an expiring token is a warning (it still works); an invalid one stops the workspace now
+            severity=dg.AssetCheckSeverity.ERROR if invalid else dg.AssetCheckSeverity.WARN,
+            metadata={"reconnect": flagged, "warning_days": token_warning_days},
+            description=f"{len(flagged)} workspace(s) must reconnect Meta" if flagged else "no token expiring soon",
         )
 
     @dg.asset_check(
@@ -111,4 +140,4 @@ def build_checks(freshness_hours: int) -> list[dg.AssetChecksDefinition]:
             },  # fmt: skip
         )
 
-    return [workspaces_fresh, accounts_with_delivery_have_ad_rows, ad_spend_reconciles]
+    return [workspaces_fresh, tokens_not_expiring, accounts_with_delivery_have_ad_rows, ad_spend_reconciles]

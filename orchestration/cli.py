@@ -51,6 +51,30 @@ def _secret_store(settings):
     return secret_store_resource(settings).get()
 
 
+def _check_token(settings, workspace_id: str, token: str, accounts: list[str]) -> str:
+    """Ask Meta about the token before anything is stored: valid, `ads_read` granted, every account readable
+    (insights_jobs/token_health.py). A refusal is a UsageError (exit 2) naming the problem; the token never shows."""
+    from insights_jobs.token_health import TokenCheckError, check_token
+
+    secret = settings.meta_app_secret.get_secret_value() if settings.meta_app_secret else None
+    try:
+        check = check_token(
+            settings.meta_graph_url, settings.meta_api_version, token, accounts,
+            app_id=settings.meta_app_id, app_secret=secret,
+        )  # fmt: skip
+    except TokenCheckError as exc:
+        raise CheckFailed(f"cannot check the token of {workspace_id} ({exc}); nothing stored") from None
+    if not check.ok:
+        raise UsageError(f"token refused for {workspace_id}: {'; '.join(check.problems)}; nothing stored")
+    left = check.health.reconnect_by()
+    kind = check.health.kind or "token"
+    return f"{kind}, never expires" if left is None else f"{kind}, reconnect before {left:%Y-%m-%d}"
+
+
+class CheckFailed(Exception):
+    """A check that could not be made (the Graph API unreachable): exit status 1, nothing changed."""
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -122,10 +146,14 @@ def cmd_workspaces_add(args: argparse.Namespace) -> int:
         raise UsageError("no token on standard input (pipe it in: printf '%s' TOKEN | sentrum workspaces add ...)")
     if any(c.isspace() for c in token):
         raise UsageError("the token contains whitespace; pass exactly one token on standard input")
+    checked = _check_token(settings, ws.id, token, accounts)  # before anything is stored
     _secret_store(settings).put(ws.meta.token_secret, token)
     registry = _registry(settings)
     registry.upsert(ws)
-    print(f"workspace {ws.id} saved: {len(accounts)} ad account(s), token stored as secret {ws.meta.token_secret!r}")
+    print(
+        f"workspace {ws.id} saved: {len(accounts)} ad account(s), token stored as secret {ws.meta.token_secret!r} "
+        f"({checked})"
+    )
     return EXIT_OK
 
 
@@ -136,16 +164,41 @@ def cmd_workspaces_list(args: argparse.Namespace) -> int:
         print(f"no workspaces in {settings.registry_location}")
         return EXIT_OK
     store = _secret_store(settings)
-    rows = [("ID", "NAME", "STATUS", "AD ACCOUNTS", "TOKEN")]
+    health = _token_health(settings)
+    rows = [("ID", "NAME", "STATUS", "AD ACCOUNTS", "TOKEN", "TOKEN HEALTH (last night)")]
     for w in workspaces:
         token = "stored" if store.exists(w.meta.token_secret) else "MISSING"
         rows.append(
-            (w.id, w.name, w.status.value, ",".join(w.meta.ad_accounts) or "-", f"{w.meta.token_secret} ({token})")
-        )
+            (w.id, w.name, w.status.value, ",".join(w.meta.ad_accounts) or "-", f"{w.meta.token_secret} ({token})",
+             health.get(w.id, "not checked yet"))
+        )  # fmt: skip
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip())
     return EXIT_OK
+
+
+def _token_health(settings) -> dict[str, str]:
+    """Workspace -> what its token needs (ops.workspace_health, written by each night's extraction); empty when
+    there is no warehouse or no health table yet (listing never creates either)."""
+    from contextlib import AbstractContextManager
+
+    from orchestration.resources import warehouse_resource
+    from warehouse import DuckDBWarehouse
+    from workspaces.health import describe_token, read_health
+
+    if settings.warehouse == "duckdb" and not settings.duckdb_file.exists():
+        return {}
+    try:
+        opened: AbstractContextManager = (
+            DuckDBWarehouse(settings.duckdb_file, read_only=True)
+            if settings.warehouse == "duckdb"
+            else warehouse_resource(settings).open()
+        )
+        with opened as wh:
+            return {ws: describe_token(row) for ws, row in read_health(wh).items()}
+    except Exception:  # noqa: BLE001 - advisory column: no table yet, an older table, a warehouse unreachable
+        return {}
 
 
 def cmd_workspaces_disconnect(args: argparse.Namespace) -> int:
@@ -369,7 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--calls-per-minute", type=int, default=6000, help="per ad account, behind the usage headers")
     serve.add_argument("--insights-calls-per-minute", type=int, help="insights budget per ad account")
-    serve.add_argument("--as-of", help="the sandbox's 'today' (YYYY-MM-DD): restated numbers differ night to night")
+    serve.add_argument(
+        "--as-of", help="the last day the numbers include (YYYY-MM-DD, today, today-N): they restate night to night"
+    )
     serve.set_defaults(func=cmd_sandbox_serve)
     return p
 
@@ -385,7 +440,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, WorkspaceNotFound) as exc:
         print(f"sentrum: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (RegistryError, SecretStoreError, WarehouseError) as exc:
+    except (RegistryError, SecretStoreError, WarehouseError, CheckFailed) as exc:
         print(f"sentrum: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:

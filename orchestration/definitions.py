@@ -23,7 +23,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         sensors.defs,
         build_retention_defs(settings.deletion_sla_days, settings.sweep_cron),
         dg.Definitions(
-            asset_checks=build_checks(settings.freshness_hours),
+            asset_checks=build_checks(settings.freshness_hours, settings.token_warning_days),
             jobs=[backfill_request_job],
             schedules=[build_nightly_schedule(settings.nightly_cron, settings.nightly_batch_size)],
             sensors=[

@@ -10,6 +10,7 @@ from typing import Any
 import dagster as dg
 
 from insights_jobs import ExtractConfig, RateGovernor, Window, make_governor
+from insights_jobs.token_health import inspect_tokens
 from orchestration.settings import Settings
 from secret_store import LocalSecretStore, SecretStore
 from warehouse import BatchKey, BatchWriter, DuckDBWarehouse, Warehouse
@@ -114,8 +115,16 @@ _GOVERNORS_LOCK = threading.Lock()
 class MetaApiResource(dg.ConfigurableResource):
     graph_url: str
     api_version: str
-    restatement_days: int = 28
+    restatement_days: int = 29
     account_concurrency: int = 8
+    # debug_token's caller: the app token when both are set, else each token inspects itself.
+    app_id: str | None = None
+    app_secret: str | None = None
+    token_warning_days: int = 14
+
+    def inspect_tokens(self, tokens: Mapping[str, str]) -> dict[str, Any]:
+        """Workspace -> TokenHealth (debug_token) for each workspace's token; never raises."""
+        return inspect_tokens(self.graph_url, self.api_version, tokens, app_id=self.app_id, app_secret=self.app_secret)
 
     def extract_config(self) -> ExtractConfig:
         return ExtractConfig(
@@ -179,6 +188,9 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             api_version=settings.meta_api_version,
             restatement_days=settings.restatement_days,
             account_concurrency=settings.extract_concurrency,
+            app_id=settings.meta_app_id,
+            app_secret=settings.meta_app_secret.get_secret_value() if settings.meta_app_secret else None,
+            token_warning_days=settings.token_warning_days,
         ),
         "dbt": dbt_resource(settings),
         "retention_paths": RetentionPaths(exports_dir=str(settings.exports_dir)),

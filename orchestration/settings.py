@@ -52,8 +52,16 @@ class Settings(BaseSettings):
     # Tokens one workspace's narratives may spend per night; the rest is narrated offline.
     llm_budget_tokens: int = Field(default=50_000, ge=0)
 
-    # Meta restates numbers for ~28 days (late conversions): each night re-pulls this trailing window.
-    restatement_days: int = Field(default=28, ge=1, le=90)
+    # Meta's insights "do not change after 28 days of being reported": day D can change until day D+28, which a
+    # night reads as its yesterday, so each night re-pulls yesterday and the 28 days before it
+    # (docs/meta-conformance.md).
+    restatement_days: int = Field(default=29, ge=1, le=90)
+    # Token health: the app's id and secret let `GET /debug_token` be asked with the app token Meta documents;
+    # unset, a token inspects itself. A workspace whose token (or data access) expires within this many days is
+    # flagged "reconnect" in ops.workspace_health, by an asset check and in `sentrum workspaces list`.
+    meta_app_id: str | None = None
+    meta_app_secret: SecretStr | None = None
+    token_warning_days: int = Field(default=14, ge=1, le=90)
     nightly_cron: str = "0 2 * * *"
     # Workspaces per nightly extraction run: a Dagster run costs fixed overhead, so workspaces share runs.
     nightly_batch_size: int = Field(default=50, ge=1, le=1000)

@@ -1,8 +1,10 @@
 """Per-workspace extraction health: the `ops.workspace_health` table a data engineer (and the app) reads to see
-which workspaces are fresh, failing, or need the customer to reconnect Meta."""
+which workspaces are fresh, failing, or need the customer to reconnect Meta, now or within a few days (the token's
+expiry and its data access's expiry, from Meta's debug_token)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -23,10 +25,57 @@ HEALTH = Table(
         ("accounts_failed", "int64"),
         ("rows_last_run", "int64"),  # insights rows written by the last attempt
         ("run_id", "string"),
+        # The token as Meta's debug_token saw it at the last attempt (null: not known). Added later: older tables
+        # get these columns (null) on the first write.
+        ("token_type", "string"),  # USER | SYSTEM_USER | ...
+        ("token_valid", "bool"),
+        ("token_expires_at", "timestamp"),  # null: never expires (or unknown)
+        ("token_data_access_expires_at", "timestamp"),  # null: does not expire (or unknown)
+        ("token_checked_at", "timestamp"),
+        ("reconnect_within_days", "int64"),  # whole days until the earlier expiry; null: neither expires
+        ("reconnect_soon", "bool"),  # invalid, or expiring within the warning days: ask the customer to reconnect
     ),
     schema=OPS_SCHEMA,
 )
 MAX_ERROR_CHARS = 2000
+DEFAULT_WARNING_DAYS = 14
+
+
+def token_columns(token: Any | None, now: datetime, warning_days: int = DEFAULT_WARNING_DAYS) -> dict[str, Any]:
+    """The token columns of a health row from an `insights_jobs.token_health.TokenHealth` (None: not inspected)."""
+    if token is None or (token.valid is None and not token.inspected):
+        return {
+            "token_type": None, "token_valid": None, "token_expires_at": None, "token_data_access_expires_at": None,
+            "token_checked_at": None, "reconnect_within_days": None, "reconnect_soon": None,
+        }  # fmt: skip
+    left = token.days_left(now)
+    within = None if left is None else max(0, math.floor(left))
+    return {
+        "token_type": token.kind,
+        "token_valid": token.valid,
+        "token_expires_at": token.expires_at,
+        "token_data_access_expires_at": token.data_access_expires_at,
+        "token_checked_at": now,
+        "reconnect_within_days": within,
+        "reconnect_soon": token.valid is False or (within is not None and within <= warning_days),
+    }
+
+
+def describe_token(row: Mapping[str, Any] | None) -> str:
+    """One line for `sentrum workspaces list` (and the logs) from a health row."""
+    if not row or row.get("token_checked_at") is None:
+        return "not checked yet"
+    if row.get("token_valid") is False:
+        return "INVALID: reconnect now"
+    within, token_at, data_at = (
+        row.get("reconnect_within_days"), row.get("token_expires_at"), row.get("token_data_access_expires_at")
+    )  # fmt: skip
+    if within is None:
+        return f"ok ({row.get('token_type') or 'token'}, never expires)"
+    what = "data access expires" if data_at is not None and (token_at is None or data_at < token_at) else "expires"
+    when = min(t for t in (token_at, data_at) if t is not None)
+    flag = "RECONNECT within" if row.get("reconnect_soon") else "ok, reconnect within"
+    return f"{flag} {within} day(s) ({row.get('token_type') or 'token'} {what} {when:%Y-%m-%d})"
 
 
 def health_rows(
@@ -34,6 +83,8 @@ def health_rows(
     previous: Mapping[str, Mapping[str, Any]],
     run_id: str,
     now: datetime,
+    tokens: Mapping[str, Any] | None = None,  # workspace -> insights_jobs.token_health.TokenHealth
+    warning_days: int = DEFAULT_WARNING_DAYS,
 ) -> list[dict[str, Any]]:
     """New health rows for the workspaces of one run; `previous` holds their current rows (to keep last success)."""
     rows = []
@@ -58,12 +109,20 @@ def health_rows(
                 "accounts_failed": len(failed),
                 "rows_last_run": int(r.rows.get("meta_insights", 0)),
                 "run_id": run_id,
+                **token_columns((tokens or {}).get(r.workspace_id), now, warning_days),
             }
         )
     return rows
 
 
-def record_health(warehouse: Any, results: list[Any], run_id: str, now: datetime) -> list[dict[str, Any]]:
+def record_health(
+    warehouse: Any,
+    results: list[Any],
+    run_id: str,
+    now: datetime,
+    tokens: Mapping[str, Any] | None = None,
+    warning_days: int = DEFAULT_WARNING_DAYS,
+) -> list[dict[str, Any]]:
     """Upsert the health rows of `results` (one per workspace) and return them."""
     if not results:
         return []
@@ -71,6 +130,12 @@ def record_health(warehouse: Any, results: list[Any], run_id: str, now: datetime
     ref = warehouse.table_ref(OPS_SCHEMA, HEALTH.name)
     # one row per workspace: reading them all is cheap and portable (no list parameters across backends)
     previous = {row["workspace_id"]: row for row in warehouse.query(f"select workspace_id, last_success_at from {ref}")}
-    rows = health_rows(results, previous, run_id, now)
+    rows = health_rows(results, previous, run_id, now, tokens, warning_days)
     warehouse.replace_rows(HEALTH, ["workspace_id"], rows)
     return rows
+
+
+def read_health(warehouse: Any) -> dict[str, dict[str, Any]]:
+    """Every workspace's health row by id (the table must exist; rows of an older table lack the token columns)."""
+    ref = warehouse.table_ref(OPS_SCHEMA, HEALTH.name)
+    return {row["workspace_id"]: row for row in warehouse.query(f"select * from {ref}")}

@@ -24,7 +24,7 @@ from orchestration.resources import (
 from secret_store import SecretStoreError
 from warehouse import ALL_TABLES
 from workspaces import Workspace
-from workspaces.health import HEALTH, record_health
+from workspaces.health import HEALTH, describe_token, record_health
 
 META_CONCURRENCY_POOL = "meta_api"
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in ALL_TABLES}
@@ -124,6 +124,8 @@ def meta_extract(
         except SecretStoreError as exc:
             results.append(_failed(ws, f"no usable token in the secret store ({exc})", reconnect=True))
 
+    # The tokens' expiry and data-access expiry (debug_token), so a customer is asked to reconnect before it fails.
+    tokens = meta.inspect_tokens({ws.id: token for ws, token in jobs})
     with warehouse.open() as wh:
         wh.ensure_raw()
         sink = WarehouseSink(wh)
@@ -138,7 +140,10 @@ def meta_extract(
             window=window,
             log=context.log,
         )
-        health = {row["workspace_id"]: row for row in record_health(wh, results, context.run_id, datetime.now(UTC))}
+        rows = record_health(
+            wh, results, context.run_id, datetime.now(UTC), tokens=tokens, warning_days=meta.token_warning_days
+        )
+        health = {row["workspace_id"]: row for row in rows}
 
     for r in results:
         _report(context, r, health[r.workspace_id])
@@ -167,6 +172,8 @@ def _report(context: dg.AssetExecutionContext, r: WorkspaceResult, health: dict)
         "failed_slices": len(r.failed_slices),
         "seconds": round(r.seconds, 1),
     }
+    if health.get("reconnect_soon"):
+        context.log.warning(f"{r.workspace_id}: Meta token: {describe_token(health)}")
     if r.failed_slices:
         # Meta would not serve these even split down to one ad, day and field set: recorded in
         # raw.meta_extraction_errors, and the days keep their previous data.

@@ -13,7 +13,10 @@ Edge cases (acme, globex; one account connected to both workspaces), as in the s
 
 Demo-like history:
 - acme/act_103 (USD, New York): 2 campaigns x 2 ad sets x 2 ads, 2026-10-01..D3 in 14-day chunks, every report; the
-  device report was not served for D3 (an extraction error is recorded; D3 is not visible for that report).
+  device report was not served for D3 (an extraction error is recorded; D3 is not visible for that report). Objects
+  archived and deleted mid-window still spent (the extractor asks Meta for every status): a deleted ad in a live ad
+  set (until 2026-10-28), an archived ad set of the live campaign (until 2026-10-25) and a deleted campaign with its
+  ad set and two ads (until 2026-10-20). Every report (parents too) counts them, as Meta's do.
 - initech-eu/act_301 (GBP, London): a hyphenated workspace id, 3 ads, 2026-10-27..2026-11-02, every report.
 
 Every pull is consistent across reports (raw_data.py), so the reconciliation tests pass on the untouched build.
@@ -47,6 +50,13 @@ ACME_103_ADS = [
     (f"ad_103{c}{s}{a}", f"s_103{c}{s}", f"c_103{c}") for c in (1, 2) for s in (1, 2) for a in (1, 2)
 ]  # (ad, adset, campaign)
 INITECH_ADS = [(f"ad_301{a}", "s_3011", "c_3011") for a in (1, 2, 3)]
+# Archived and deleted mid-window: (ad, adset, campaign, ad status, effective status, last day of delivery).
+ACME_103_GONE_ADS = [
+    ("ad_103113", "s_10311", "c_1031", "DELETED", "DELETED", date(2026, 10, 28)),
+    ("ad_103131", "s_10313", "c_1031", "ACTIVE", "ARCHIVED", date(2026, 10, 25)),
+    ("ad_103311", "s_10331", "c_1033", "ACTIVE", "DELETED", date(2026, 10, 20)),
+    ("ad_103312", "s_10331", "c_1033", "ACTIVE", "DELETED", date(2026, 10, 20)),
+]
 
 PIXEL = "offsite_conversion.fb_pixel_purchase"
 
@@ -208,10 +218,18 @@ def write_entities(w: RawWriter) -> None:
             "meta_campaigns": [
                 campaign("c_1031", "Brand awareness", "ACTIVE", "ACTIVE", "120.00"),
                 campaign("c_1032", "Spring sale", "ACTIVE", "ACTIVE", "80.00"),
+                campaign("c_1033", "Clearance", "DELETED", "DELETED", "40.00"),
             ],
-            "meta_adsets": [adset(s, c, "ACTIVE", "ACTIVE") for s, c in sorted({(s, c) for _, s, c in ACME_103_ADS})],
-            "meta_ads": [ad(a, s, c, "ACTIVE", "ACTIVE") for a, s, c in ACME_103_ADS],
-            "meta_ad_creatives": [creative(a) for a, _, _ in ACME_103_ADS],
+            "meta_adsets": [
+                *(adset(s, c, "ACTIVE", "ACTIVE") for s, c in sorted({(s, c) for _, s, c in ACME_103_ADS})),
+                adset("s_10313", "c_1031", "ARCHIVED", "ARCHIVED"),
+                adset("s_10331", "c_1033", "ACTIVE", "DELETED"),
+            ],
+            "meta_ads": [
+                *(ad(a, s, c, "ACTIVE", "ACTIVE") for a, s, c in ACME_103_ADS),
+                *(ad(a, s, c, status, effective) for a, s, c, status, effective, _ in ACME_103_GONE_ADS),
+            ],
+            "meta_ad_creatives": [creative(a) for a, *_ in [*ACME_103_ADS, *ACME_103_GONE_ADS]],
         },
     )
     w.batch(
@@ -280,8 +298,17 @@ def write_edge_cases(w: RawWriter) -> None:
     )
 
 
+def gone_days() -> list:
+    """The ad-days of acme/act_103's archived and deleted objects (each its own seed: the others' draws stay)."""
+    return [
+        d
+        for a, s, c, *_, last in ACME_103_GONE_ADS
+        for d in generated_days(f"acme/act_103 {a}", [(a, s, c)], HISTORY_START, last)
+    ]
+
+
 def write_history(w: RawWriter) -> None:
-    acme = generated_days("acme/act_103", ACME_103_ADS, HISTORY_START, D3)
+    acme = generated_days("acme/act_103", ACME_103_ADS, HISTORY_START, D3) + gone_days()
     for start, end in chunks(HISTORY_START, D3, 14):
         days = [d for d in acme if start <= d.day <= end]
         w.pull("acme", "act_103", start, end, days, reports=[r for r in ALL_REPORTS if r != "ad_daily_device"])

@@ -137,7 +137,7 @@ def test_compiles_for_bigquery(rendered):
         assert "safe_divide(" in sql or fact == "fct_ad_actions_daily", fact
         # incremental form with the default window, relative to BigQuery's current_date() (see fact_window_filter)
         assert (
-            "date_day between date_sub(current_date(), interval 29 day) and date_sub(current_date(), interval 0 day)"
+            "date_day between date_sub(current_date(), interval 30 day) and date_sub(current_date(), interval 0 day)"
             in sql
         ), fact
     assert "is not distinct from" in compiled["int_meta__insights_daily"]
@@ -155,7 +155,7 @@ def test_partitions_default_to_the_restatement_window_relative_to_current_date(r
     fct = next(n for n in manifest["nodes"].values() if n["name"] == "fct_ad_insights_daily")
     # the partition list is fixed at parse time, which may be days before the run: relative, never literal dates
     assert fct["config"]["partitions"] == [
-        f"date_sub(current_date(), interval {back} day)" for back in range(29, -1, -1)
+        f"date_sub(current_date(), interval {back} day)" for back in range(30, -1, -1)
     ]
 
 

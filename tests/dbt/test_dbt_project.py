@@ -15,7 +15,7 @@ import pytest
 
 from tests.dbt.helpers import q
 from tests.dbt.raw_data import BREAKDOWNS, T0, derive
-from tests.dbt.scenario import D1, D2, D3, acme_101_pull_b
+from tests.dbt.scenario import ACME_103_GONE_ADS, D1, D2, D3, acme_101_pull_b, gone_days
 
 EDGE_ACCOUNTS = ("act_101", "act_102", "act_201")
 FACTS = {
@@ -437,6 +437,42 @@ def test_coverage_and_extraction_errors_explain_gaps(built):
     assert e["batch_completed_at"] is not None
 
 
+def test_archived_and_deleted_objects_count_in_every_mart(built):
+    # acme/act_103's objects archived or deleted mid-window spent until their last day: every fact mart has their
+    # rows (to the cent), and every parent level counts them, so ads add up to ad sets, campaigns and the account
+    # (the dbt tests assert_ads_sum_to_* pass on this build: test_build_is_green_with_no_warnings).
+    gone = {a for a, *_ in ACME_103_GONE_ADS}
+    expected: dict[str, Decimal] = defaultdict(Decimal)
+    for d in gone_days():
+        expected[d.ad_id] += Decimal(d.spend)
+    assert set(expected) == gone and all(v > 0 for v in expected.values())
+    for fact, (_, keys) in FACTS.items():
+        if "ad_id" not in keys:
+            continue
+        got = {
+            r["ad_id"]: r["spend"]
+            for r in q(
+                built.db,
+                f"select ad_id, sum(spend) as spend from marts.{fact} where account_id = 'act_103' group by ad_id",
+            )
+        }
+        assert {a: got.get(a) for a in gone} == dict(expected), fact
+    actions = q(built.db, "select distinct ad_id from marts.fct_ad_actions_daily where account_id = 'act_103'")
+    assert gone <= {r["ad_id"] for r in actions}
+    # the deleted campaign and the archived ad set have their own rows, equal to their ads' sums
+    for fact, key, object_id, ads in (
+        ("fct_campaign_insights_daily", "campaign_id", "c_1033", {"ad_103311", "ad_103312"}),
+        ("fct_adset_insights_daily", "adset_id", "s_10313", {"ad_103131"}),
+    ):
+        [row] = q(built.db, f"select sum(spend) as spend from marts.{fact} where {key} = ?", [object_id])
+        assert row["spend"] == sum(expected[a] for a in ads), fact
+    statuses = {
+        r["ad_id"]: r["effective_status"]
+        for r in q(built.db, "select ad_id, effective_status from marts.dim_ads where account_id = 'act_103'")
+    }
+    assert {a: statuses[a] for a in gone} == {a: eff for a, _, _, _, eff, _ in ACME_103_GONE_ADS}
+
+
 def test_dims_hold_latest_state_per_workspace(built):
     ads = {(r["workspace_id"], r["ad_id"]): r for r in q(built.db, "select * from marts.dim_ads")}
     assert {k for k in ads if ads[k]["account_id"] in EDGE_ACCOUNTS} == {
@@ -447,7 +483,7 @@ def test_dims_hold_latest_state_per_workspace(built):
         ("globex", "ad_1"),
         ("globex", "ad_201"),
     }
-    assert len(ads) == 6 + 8 + 3
+    assert len(ads) == 6 + 12 + 3
     assert (ads[("acme", "ad_1")]["status"], ads[("acme", "ad_1")]["effective_status"]) == (
         "ACTIVE",
         "CAMPAIGN_PAUSED",
@@ -470,7 +506,7 @@ def test_dims_hold_latest_state_per_workspace(built):
     )
 
     camps = {(r["workspace_id"], r["campaign_id"]): r for r in q(built.db, "select * from marts.dim_campaigns")}
-    assert len(camps) == 4 + 2 + 1
+    assert len(camps) == 4 + 3 + 1
     c = camps[("acme", "c_1011")]
     assert (c["status"], c["daily_budget"], c["account_currency"], c["campaign_name"]) == (
         "PAUSED",
@@ -486,7 +522,7 @@ def test_dims_hold_latest_state_per_workspace(built):
     assert camps[("acme", "c_1021")]["daily_budget"] is None
 
     adsets = {(r["workspace_id"], r["adset_id"]): r for r in q(built.db, "select * from marts.dim_adsets")}
-    assert len(adsets) == 4 + 4 + 1
+    assert len(adsets) == 4 + 6 + 1
     assert adsets[("acme", "s_1011")]["effective_status"] == "CAMPAIGN_PAUSED"
     assert (adsets[("acme", "s_1021")]["daily_budget"], adsets[("acme", "s_1021")]["account_currency"]) == (
         Decimal("20.00"),
@@ -513,7 +549,7 @@ def test_dims_hold_latest_state_per_workspace(built):
     assert (g["account_status"], g["account_status_name"], g["business_id"]) == (9, "IN_GRACE_PERIOD", None)
 
     creatives = {(r["workspace_id"], r["creative_id"]): r for r in q(built.db, "select * from marts.dim_creatives")}
-    assert len(creatives) == 6 + 8 + 3
+    assert len(creatives) == 6 + 12 + 3
     c2 = creatives[("acme", "cr_ad_2")]
     assert (c2["status"], c2["title"], c2["account_id"]) == ("WITH_ISSUES", "New title", "act_101")
     assert creatives[("acme", "cr_ad_3")]["title"] == "Title ad_3"  # kept from the older snapshot

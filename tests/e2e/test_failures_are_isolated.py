@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from secret_store import LocalSecretStore
 from tests.e2e.conftest import make_env
 
 BAD_TOKEN = "expired-token-do-not-log-4242"
@@ -17,8 +18,12 @@ def env(sandbox, tmp_path_factory):
         if w.workspace_id in ("globex", "initech"):
             r = e.sentrum("workspaces", "add", w.workspace_id, "--ad-accounts", ",".join(w.account_ids), stdin=w.token)
             assert r.returncode == 0, r.stderr
-    r = e.sentrum("workspaces", "add", "broken", "--ad-accounts", "act_1001", stdin=BAD_TOKEN)
+    # A bad token is refused by `workspaces add`; "broken" had a good one, revoked since (its secret now holds a
+    # token Meta no longer accepts).
+    acme = next(w for w in sandbox.scenario.workspaces() if w.workspace_id == "acme")
+    r = e.sentrum("workspaces", "add", "broken", "--ad-accounts", "act_1001", stdin=acme.token)
     assert r.returncode == 0, r.stderr
+    LocalSecretStore(e.home / "secrets").put("meta-token-broken", BAD_TOKEN)
     return e
 
 

@@ -12,6 +12,7 @@ from insights_jobs import REPORTS, ExtractConfig
 from insights_jobs.client import check_read_only
 from tests.extract.conftest import OCTOBER, fast_config, governor
 from tests.extract.truth import diff
+from tests.sandbox.meta_facts import AD_STATUSES
 
 FAULTS = "transient=0.05,ratelimit=0.02,jobfail=0.1,stuck=0.05,badjson=0.01,ratelimit_wait=0.3,seed=5"
 THROTTLES = ("throttled_app", "throttled_account", "throttled_buc", "throttled_insights-account")
@@ -100,7 +101,9 @@ def test_entities_creatives_and_lineage(demo: Scenario, extract) -> None:
         assert params["api_version"] == "v26.0" and params["sdk_version"]
         assert params["level"] == "ad" and params["breakdowns"] == ["age", "gender"]
         assert params["action_attribution_windows"] == ["1d_click", "7d_click", "28d_click", "1d_view"]
-        assert params["action_report_time"] == "impression" and params["time_increment"] == 1
+        # Meta reports "mixed" whatever is asked since 2025-06-10: what is asked is what is served.
+        assert params["action_report_time"] == "mixed" and params["time_increment"] == 1
+        assert params["statuses"] == [{"field": "ad.effective_status", "operator": "IN", "value": AD_STATUSES}]
         assert {"spend", "actions", "action_values", "conversions", "ad_id"} <= set(params["fields"])
         assert (b.window.start, b.window.end) == (OCTOBER.start, OCTOBER.end)
     _all_equal_truth(run, demo, reports=["ad_daily", "ad_daily_age_gender"])

@@ -14,8 +14,8 @@ from tests.extract.truth import diff
 
 NIGHT_1 = date(2026, 11, 20)
 NIGHT_2 = NIGHT_1 + timedelta(days=1)
-# The nightly window of night 2 (28 days ending the day before), as the orchestrator would ask for it.
-RESTATED = Window(NIGHT_2 - timedelta(days=28), NIGHT_2 - timedelta(days=1))
+# The nightly window of night 2 (29 days ending the day before), as the orchestrator would ask for it.
+RESTATED = Window(NIGHT_2 - timedelta(days=29), NIGHT_2 - timedelta(days=1))
 
 
 def test_expired_token_marks_its_workspace_reconnect_needed_and_no_other(demo: Scenario, extract) -> None:
@@ -142,3 +142,17 @@ def test_a_throttled_account_waits_alone_while_the_others_go_on(demo: Scenario, 
     for other in ("act_1002", "act_2001", "act_3001"):
         assert by_account[other].throttle_errors == 0
         assert by_account[other].seconds < waited / 2  # never held back by act_1001's wait
+
+
+def test_skipped_report_runs_are_resubmitted_not_split(demo: Scenario, extract) -> None:
+    # Meta: "Job Skipped: Job has expired and skipped. Please resubmit your job and try again."
+    with SandboxServer(demo, job_seconds=0.05, faults="jobskip=0.5,seed=1") as server:
+        config = fast_config(server.url, sync_max_rows=0, reports=("ad_daily", "campaign_daily"), max_resubmits=6)
+        run = extract(server, demo, config, only=["initech"])
+        skipped = server.stats().get("fault_jobskip", 0)
+    (initech,) = run.results
+    assert initech.ok and skipped > 0
+    assert initech.jobs["skipped"] == skipped and initech.jobs["resubmitted"] >= skipped
+    assert initech.jobs.get("split", 0) == 0
+    assert diff(run.sink, demo, "initech", "act_3001", date(2026, 10, 1), date(2026, 10, 31),
+                ["ad_daily", "campaign_daily"]) == {}  # fmt: skip

@@ -8,6 +8,7 @@ import pytest
 
 from insights_jobs.reports import METRIC_FIELDS, REPORTS
 from insights_jobs.split import Hierarchy, Slice, split
+from tests.sandbox.meta_facts import AD_STATUSES
 
 H = Hierarchy.from_entities(
     campaigns=[{"id": "c1"}, {"id": "c2"}, {"id": "c3"}],
@@ -15,6 +16,8 @@ H = Hierarchy.from_entities(
     ads=[{"id": "a1", "adset_id": "s1"}, {"id": "a2", "adset_id": "s1"}, {"id": "a3", "adset_id": "s2"}],
 )
 D1, D31 = date(2026, 10, 1), date(2026, 10, 31)
+# Every slice, split or not, names every ad status (Meta leaves archived and deleted ads out otherwise).
+EVERY_AD_STATUS = {"field": "ad.effective_status", "operator": "IN", "value": AD_STATUSES}
 
 
 def _day(report: str, **kw) -> Slice:
@@ -37,7 +40,10 @@ def test_a_day_splits_by_campaigns_with_a_remainder_for_unknown_objects() -> Non
         ("campaign", ("c3",), False),
         ("campaign", ("c1", "c2", "c3"), True),
     ]
-    assert parts[2].filtering() == [{"field": "campaign.id", "operator": "NOT_IN", "value": ["c1", "c2", "c3"]}]
+    assert parts[2].filtering() == [
+        EVERY_AD_STATUS,
+        {"field": "campaign.id", "operator": "NOT_IN", "value": ["c1", "c2", "c3"]},
+    ]
     assert split(parts[2], H) is not None and all(p.field_split for p in split(parts[2], H))  # remainder: fields
 
 
@@ -50,6 +56,7 @@ def test_one_campaign_splits_into_its_ad_sets_then_one_ad_set_into_its_ads() -> 
         False,
     )
     assert rest.exclude and rest.filtering() == [
+        EVERY_AD_STATUS,
         {"field": "campaign.id", "operator": "IN", "value": ["c1"]},
         {"field": "adset.id", "operator": "NOT_IN", "value": ["s1", "s2"]},
     ]

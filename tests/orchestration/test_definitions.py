@@ -102,6 +102,7 @@ def test_graph_snapshot(defs):
     assert any(name.startswith("unique_combination_fct_ad_insights_daily") for name in checks)
     assert {
         "workspaces_fresh",
+        "tokens_not_expiring",
         "accounts_with_delivery_have_ad_rows",
         "ad_spend_reconciles_with_account_spend",
         "deletions_within_sla",

@@ -131,13 +131,13 @@ def test_marts_sensor_requests_one_marts_run_per_finished_night(instance):
     instance.add_dynamic_partitions(WORKSPACES, ["acme", "globex", "initech"])
     tags = {"night": "2026-11-27", "sentrum/trigger": "schedule", "sentrum/batches": "2"}
     create_run_for_test(instance, job_name="meta_extract_job", tags=tags, status=dg.DagsterRunStatus.SUCCESS)
-    sensor = build_marts_sensor(restatement_days=28)
+    sensor = build_marts_sensor(restatement_days=29)
     assert sensor(dg.build_sensor_context(instance=instance)).__class__ is not list  # waiting for batch 2
     create_run_for_test(instance, job_name="meta_extract_job", tags=tags, status=dg.DagsterRunStatus.FAILURE)
     requests = sensor(dg.build_sensor_context(instance=instance))
     assert [r.run_key for r in requests] == ["marts:2026-11-27"]
     config = requests[0].run_config["ops"]["sentrum_dbt"]["config"]
-    assert config["window_end"] == "2026-11-27" and config["window_start"] == "2026-10-29"
+    assert config["window_end"] == "2026-11-27" and config["window_start"] == "2026-10-28"
     # diagnostics for every workspace partition, in the same run as the one dbt build
     assert requests[0].tags["dagster/asset_partition_range_start"] == "acme"
     assert requests[0].tags["dagster/asset_partition_range_end"] == "initech"

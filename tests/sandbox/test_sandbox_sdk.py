@@ -30,6 +30,7 @@ from graph_sandbox import (
     demo_workspaces,
 )
 from graph_sandbox.currency import ZERO_DECIMAL_CURRENCIES
+from tests.sandbox.meta_facts import every_status
 
 ACME = "sandbox-token-acme"
 SINCE, UNTIL = date(2026, 10, 1), date(2026, 10, 14)
@@ -149,6 +150,7 @@ def test_sdk_async_insights_equal_the_truth(api, server: SandboxServer, demo: Sc
             "time_range": {"since": SINCE.isoformat(), "until": UNTIL.isoformat()},
             "time_increment": 1,
             "action_attribution_windows": list(REQUESTED_WINDOWS),
+            "filtering": every_status("ad"),
         },
         is_async=True,
     )
@@ -197,6 +199,7 @@ def test_sdk_sync_insights_pages_through_cursor(api, demo: Scenario) -> None:
             "time_range": {"since": SINCE.isoformat(), "until": UNTIL.isoformat()},
             "time_increment": 1,
             "limit": 7,
+            "filtering": every_status("campaign"),
         },
     )
     rows = [dict(r) for r in cursor]
@@ -270,7 +273,7 @@ def test_demo_tokens_accounts_and_workspaces(demo: Scenario) -> None:
     ]
     for account in demo.accounts():
         assert 2 <= len(demo.campaigns(account.id)) <= 3
-        assert len(demo.adsets(account.id)) == 2 * len(demo.campaigns(account.id))
+        assert len(demo.adsets(account.id)) >= 2 * len(demo.campaigns(account.id))
 
 
 def test_status_mix(demo: Scenario) -> None:
@@ -312,6 +315,34 @@ def test_generated_scenario_for_benchmarks() -> None:
     statuses = {ad.status for ad in big.ads(big.accounts()[0].id)}
     assert statuses == {"ACTIVE", "PAUSED", "ARCHIVED", "DELETED"}
     assert sorted(a for accounts in big.tokens.values() for a in accounts) == sorted(a.id for a in big.accounts())
+
+
+@pytest.mark.parametrize("name", ["demo", "small", "bench", "generated"])
+def test_every_scenario_has_archived_and_deleted_objects_that_spent_in_october(name: str) -> None:
+    # So an extractor that lets Meta hide them (no status filter) misses spend in the tests' October window.
+    generated = name == "generated"
+    s = Scenario.generate("gen", 5, accounts=2, campaigns_per_account=4) if generated else Scenario(name, 42)
+    october = (date(2026, 10, 1), date(2026, 10, 31))
+    spent: dict[str, set[str]] = {"campaign": set(), "adset": set(), "ad": set()}
+    for account in s.accounts():
+        for ad in s.ads(account.id):
+            # delivered in October: started before its end, and still delivering when it began
+            if ad.delivery_start <= october[1] and ad.delivery_end is not None and october[0] <= ad.delivery_end:
+                for level, obj in (
+                    ("ad", ad),
+                    ("adset", s.adset(ad.adset_id)),
+                    ("campaign", s.campaign(ad.campaign_id)),
+                ):
+                    if obj.status in ("ARCHIVED", "DELETED"):
+                        spent[level].add(f"{obj.status}:{obj.id}")
+    statuses = {level: {x.split(":")[0] for x in ids} for level, ids in spent.items()}
+    assert statuses["ad"] == {"ARCHIVED", "DELETED"}, name
+    assert statuses["adset"] | statuses["campaign"], name  # a hidden parent too
+    if name == "demo":  # every level, both statuses among the parents
+        assert statuses["campaign"] == {"ARCHIVED", "DELETED"} and statuses["adset"] == {"ARCHIVED", "DELETED"}
+        for account in s.accounts():  # and their spend is real
+            hidden = {a.id for a in s.ads(account.id) if a.effective_status in ("ARCHIVED", "DELETED")}
+            assert sum(t.spend for t in s.truth_ad_daily(account.id, *october) if t.ad_id in hidden) > 0
 
 
 def _digest(s: Scenario) -> str:

@@ -18,6 +18,7 @@ from graph_sandbox import SandboxServer, Scenario
 from graph_sandbox.faults import FaultSpec, Poison
 from graph_sandbox.metrics import apportion
 from graph_sandbox.model import FAMILIES
+from tests.sandbox.meta_facts import every_status
 
 SINCE, UNTIL = date(2026, 10, 1), date(2026, 10, 10)
 TIME_RANGE = {"since": SINCE.isoformat(), "until": UNTIL.isoformat()}
@@ -78,7 +79,13 @@ def test_breakdown_rows_through_the_api_equal_the_truth(graph, demo: Scenario) -
     after = None
     while True:
         extra = {"after": after} if after else {}
-        params = dict(level="ad", fields="ad_id,spend,impressions,reach", time_range=TIME_RANGE, time_increment=1)
+        params = dict(
+            level="ad",
+            fields="ad_id,spend,impressions,reach",
+            time_range=TIME_RANGE,
+            time_increment=1,
+            filtering=every_status("ad"),
+        )
         page = graph("GET", "act_1001/insights", breakdowns=["age", "gender"], limit=500, **params, **extra).body
         rows += page["data"]
         if "next" not in page.get("paging", {}):

@@ -34,6 +34,7 @@ def test_backfill_id_is_deterministic():
 
 
 def test_marts_window_covers_every_timezone_s_restatement_window():
-    w = nightly_marts_window(date(2026, 11, 27), 28)
-    # Tokyo's yesterday is 26 Nov, Honolulu's is 25 Nov on the morning of 27 Nov UTC: both 28-day windows fit
-    assert w.start <= date(2026, 10, 29) and w.end >= date(2026, 11, 26)
+    w = nightly_marts_window(date(2026, 11, 27), 29)
+    # Tokyo's yesterday is 26 Nov, Honolulu's (and UTC-12's) is 25 Nov on the morning of 27 Nov UTC: both 29-day
+    # windows fit, Honolulu's from 28 Oct (25 Nov - 28 days), 30 days before the UTC date.
+    assert w.start == date(2026, 10, 28) and w.end >= date(2026, 11, 26)

@@ -8,11 +8,26 @@ from insights_jobs.windows import Window, clamp_window, months_before, oldest_av
 def test_restatement_window_ends_yesterday_in_the_account_timezone():
     # 2026-11-27 03:00 UTC is still 26 November in Los Angeles and already 27 November in Tokyo
     now = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
-    la = restatement_window("America/Los_Angeles", 28, now)
-    tokyo = restatement_window("Asia/Tokyo", 28, now)
-    assert la == Window(date(2026, 10, 29), date(2026, 11, 25))
-    assert tokyo == Window(date(2026, 10, 30), date(2026, 11, 26))
-    assert la.days == 28
+    la = restatement_window("America/Los_Angeles", 29, now)
+    tokyo = restatement_window("Asia/Tokyo", 29, now)
+    assert la == Window(date(2026, 10, 28), date(2026, 11, 25))
+    assert tokyo == Window(date(2026, 10, 29), date(2026, 11, 26))
+    assert la.days == 29
+
+
+def test_the_default_nightly_window_reaches_28_days_behind_yesterday():
+    # Meta: insights "do not change after 28 days of being reported". Day D may still change during day D+28,
+    # which the next night reads as its yesterday: that night's window must hold D = yesterday - 28.
+    from insights_jobs import ExtractConfig
+    from orchestration.settings import Settings
+
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    for days in (
+        ExtractConfig(graph_url="http://x", api_version="v26.0").restatement_days,
+        Settings().restatement_days,
+    ):
+        window = restatement_window("UTC", days, now)
+        assert window.end == date(2026, 11, 26) and (window.end - window.start).days == 28
 
 
 def test_unknown_timezone_falls_back_to_utc():

@@ -4,9 +4,10 @@
     vars `sentrum_window_start` / `sentrum_window_end` (ISO dates, inclusive, both or neither): the dates to rebuild,
     over every workspace. The orchestrator passes the union of the windows it extracted in the run.
 
-    Unset: the restatement window. Meta restates the last ~28 days, and the extractor re-pulls the 28 days ending
-    yesterday in each ACCOUNT's time zone. Account "yesterdays" range from UTC-today minus 2 days (UTC-12) to UTC-today
-    (UTC+14), so the default covers [UTC-today - 29, UTC-today]: 30 dates, the 28-day window of every time zone.
+    Unset: the restatement window. Meta's numbers "do not change after 28 days of being reported", and the extractor
+    re-pulls yesterday and the 28 days before it (29 days) in each ACCOUNT's time zone. Account "yesterdays" range
+    from UTC-today minus 2 days (UTC-12) to UTC-today (UTC+14), so the default covers [UTC-today - 30, UTC-today]: 31
+    dates, the 29-day window of every time zone.
     Rebuilding a date that did not change is harmless (it is rebuilt from the same staging rows).
 
     The window is computed in Jinja from `run_started_at`, once per invocation: the SQL filter, the DuckDB delete and
@@ -20,7 +21,7 @@
     {%- set datetime = modules.datetime -%}
     {%- if start_var is none and end_var is none -%}
         {%- set end_date = run_started_at.date() -%}
-        {%- set start_date = end_date - datetime.timedelta(days=var('sentrum_default_window_days', 30) - 1) -%}
+        {%- set start_date = end_date - datetime.timedelta(days=var('sentrum_default_window_days', 31) - 1) -%}
         {{ return({'start': start_date, 'end': end_date, 'explicit': false}) }}
     {%- endif -%}
     {%- if start_var is none or end_var is none -%}
@@ -117,7 +118,7 @@
 
 {# Relative to current_date() (UTC), evaluated by BigQuery in the same statement as the partition list. #}
 {% macro bigquery__default_window_bounds(every_day=false) -%}
-    {%- set days = var('sentrum_default_window_days', 30) - 1 -%}
+    {%- set days = var('sentrum_default_window_days', 31) - 1 -%}
     {%- set bounds = [] -%}
     {%- for back in range(days, -1, -1) -%}
         {%- if every_day or back in (0, days) -%}
