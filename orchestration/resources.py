@@ -65,8 +65,8 @@ class _WarehouseRegistry:
     def get(self, workspace_id: str):
         return self._call("get", workspace_id)
 
-    def upsert(self, workspace) -> None:
-        self._call("upsert", workspace)
+    def upsert(self, workspace, check=None) -> None:
+        self._call("upsert", workspace, check)
 
     def remove(self, workspace_id: str) -> bool:
         return self._call("remove", workspace_id)
@@ -181,7 +181,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             account_concurrency=settings.extract_concurrency,
         ),
         "dbt": dbt_resource(settings),
-        "retention_paths": RetentionPaths(exports_dir=str(settings.exports_dir)),
+        "retention_paths": RetentionPaths(exports_dir=str(settings.exports_dir), dbt_dir=str(settings.dbt_dir)),
         "llm": LlmResource(
             kind=settings.llm,
             model=settings.openai_model,

@@ -3,7 +3,7 @@ which workspaces are fresh, failing, or need the customer to reconnect Meta."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -34,8 +34,10 @@ def health_rows(
     previous: Mapping[str, Mapping[str, Any]],
     run_id: str,
     now: datetime,
+    scrub: Callable[[str], str] = str,
 ) -> list[dict[str, Any]]:
-    """New health rows for the workspaces of one run; `previous` holds their current rows (to keep last success)."""
+    """New health rows for the workspaces of one run; `previous` holds their current rows (to keep last success).
+    `scrub` cleans the error text before it is stored (the extraction passes its token redaction)."""
     rows = []
     for r in results:
         prev = previous.get(r.workspace_id, {})
@@ -53,7 +55,7 @@ def health_rows(
                 "last_attempt_at": now,
                 "last_success_at": now if r.ok else prev.get("last_success_at"),
                 "last_error_class": error_class,
-                "last_error": "; ".join(r.errors)[:MAX_ERROR_CHARS] or None,
+                "last_error": scrub("; ".join(r.errors))[:MAX_ERROR_CHARS] or None,
                 "accounts_ok": sum(1 for a in r.accounts if a.ok),
                 "accounts_failed": len(failed),
                 "rows_last_run": int(r.rows.get("meta_insights", 0)),
@@ -63,7 +65,9 @@ def health_rows(
     return rows
 
 
-def record_health(warehouse: Any, results: list[Any], run_id: str, now: datetime) -> list[dict[str, Any]]:
+def record_health(
+    warehouse: Any, results: list[Any], run_id: str, now: datetime, scrub: Callable[[str], str] = str
+) -> list[dict[str, Any]]:
     """Upsert the health rows of `results` (one per workspace) and return them."""
     if not results:
         return []
@@ -71,6 +75,6 @@ def record_health(warehouse: Any, results: list[Any], run_id: str, now: datetime
     ref = warehouse.table_ref(OPS_SCHEMA, HEALTH.name)
     # one row per workspace: reading them all is cheap and portable (no list parameters across backends)
     previous = {row["workspace_id"]: row for row in warehouse.query(f"select workspace_id, last_success_at from {ref}")}
-    rows = health_rows(results, previous, run_id, now)
+    rows = health_rows(results, previous, run_id, now, scrub)
     warehouse.replace_rows(HEALTH, ["workspace_id"], rows)
     return rows
