@@ -41,7 +41,7 @@ from dagster._core.storage.event_log.schema import (
     SqlEventLogStorageTable,
 )
 from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
-from dagster._core.storage.runs.schema import RunTagsTable
+from dagster._core.storage.runs.schema import RunsTable, RunTagsTable
 from dagster._core.storage.runs.sql_run_storage import SqlRunStorage
 from dagster_shared.serdes import deserialize_value, serialize_value
 
@@ -208,14 +208,31 @@ class HistoryScrubber:
         for connect in connections:
             changed += self._scrub_events(run.run_id, connect)
         changed += self._scrub_checks(run.run_id)
-        tags = {k: self.markers.replace(v) for k, v in run.tags.items() if self.markers.found_in(v)}
-        if tags:
-            self.instance.add_run_tags(run.run_id, tags)
-            changed += 1
+        changed += self._scrub_run_record(run.run_id)
         if changed or names_it:
             self._delete_compute_logs(run.run_id)
             self._remove_artifacts(run.run_id)
             self.counts["runs_scrubbed"] += 1
+
+    def _scrub_run_record(self, run_id: str) -> int:
+        """The run's stored body (tags, config, the partition range it targeted) and its tag rows."""
+        changed = 0
+        with self.runs.connect() as conn:
+            [(body,)] = conn.execute(db.select(RunsTable.c.run_body).where(RunsTable.c.run_id == run_id)).fetchall()
+            if self.markers.found_in(body):
+                new = self.markers.replace(body)
+                deserialize_value(new, dg.DagsterRun)  # still a valid run record, or this raises
+                conn.execute(RunsTable.update().where(RunsTable.c.run_id == run_id).values(run_body=new))
+                changed += 1
+            tags = conn.execute(
+                db.select(RunTagsTable.c.id, RunTagsTable.c.value).where(RunTagsTable.c.run_id == run_id)
+            ).fetchall()
+            for tag_id, value in tags:
+                if self.markers.found_in(value):
+                    new_value = self.markers.replace(value)
+                    conn.execute(RunTagsTable.update().where(RunTagsTable.c.id == tag_id).values(value=new_value))
+                    changed += 1
+        return changed
 
     def _note_assets(self, run_id: str, connect) -> None:
         with connect(run_id) as conn:
@@ -334,18 +351,22 @@ class HistoryScrubber:
         self.counts["compute_logs_deleted"] += 1
 
     def _remove_artifacts(self, run_id: str | None = None) -> None:
-        """dbt's artefacts: a scrubbed run's folders go whole; otherwise every file naming the workspace."""
+        """dbt's artefacts: a scrubbed run's folders go whole; then every other file naming the workspace (a docs
+        catalog, a run folder whose Dagster run is gone). The manifest folder (`target/`) is left alone: `dbt parse`
+        writes it from the project's files only (no warehouse, no vars), so it names no customer's workspace."""
         root = self.dbt_dir
         if root is None or not root.is_dir():
             return
+        base = root.resolve()
         if run_id is not None:
             for folder in (root / "runs").glob(f"{run_id}-*"):
-                if folder.is_dir() and not folder.is_symlink() and folder.resolve().is_relative_to(root.resolve()):
+                if folder.is_dir() and not folder.is_symlink() and folder.resolve().is_relative_to(base):
                     self.counts["dbt_files_removed"] += _remove_tree(folder)
             return
+        manifest_dir = base / "target"
         needle = self.markers.bytes_pattern
         for path in sorted(root.rglob("*")):
-            if path.is_symlink() or not path.is_file():
+            if path.is_symlink() or not path.is_file() or path.resolve().is_relative_to(manifest_dir):
                 continue
             if needle.search(path.read_bytes()):
                 path.unlink()

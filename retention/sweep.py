@@ -261,8 +261,9 @@ def sweep_workspace(
 
 
 def swept_refs(wh: Warehouse) -> set[str]:
-    """Digests of the workspaces the audit log shows a verified sweep of."""
-    wh.ensure_table(AUDIT_LOG)
+    """Digests of the workspaces the audit log shows a verified sweep of (read only: no table is created)."""
+    if not any(_is_audit_log(t) for t in wh.tables_with_column("workspace_ref")):
+        return set()
     ref = wh.table_ref(AUDIT_LOG.schema, AUDIT_LOG.name)
     rows = wh.query(f"select distinct workspace_ref from {ref} where verification = @passed", {"passed": "passed"})
     return {r["workspace_ref"] for r in rows if r["workspace_ref"]}
