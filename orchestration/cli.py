@@ -43,7 +43,12 @@ def _dagster(settings):
 
 
 def _registry(settings):
-    """The registry of the settings: the YAML file (embedded default) or the BigQuery control table."""
+    """The registry of the settings: the YAML file (embedded default) or the BigQuery control table. The YAML file
+    is opened directly: `workspaces add/list` then answer without importing Dagster (seconds)."""
+    if settings.registry_location != "bigquery":
+        from workspaces import YamlRegistry
+
+        return YamlRegistry(settings.registry_location)
     from orchestration.resources import registry_resource
 
     return registry_resource(settings).get()
@@ -51,6 +56,10 @@ def _registry(settings):
 
 def _secret_store(settings):
     """The secret store of the settings: the local encrypted file, or Secret Manager."""
+    if settings.secrets == "local":
+        from secret_store import LocalSecretStore
+
+        return LocalSecretStore(settings.secrets_dir)
     from orchestration.resources import secret_store_resource
 
     return secret_store_resource(settings).get()

@@ -64,17 +64,21 @@ class RunOutcome:
         return self.success and not self.workspaces_failed
 
 
+def _is_dagster_wrapper(error) -> bool:
+    return error.cls_name.startswith("Dagster") or error.cls_name in ("RetryRequestedFromPolicy", "RetryRequested")
+
+
 def error_reason(error) -> str:
-    """The reason of a Dagster error (SerializableErrorInfo) on one line: the innermost cause, which is the error
+    """The reason of a Dagster error (SerializableErrorInfo) on one line: the first error in its cause chain that
     our code raised, not Dagster's wrappers ("Error occurred while executing op", "Exceeded max_retries of 2")."""
-    wrapper, chain = error, []
+    chain = []
     while error is not None:
         chain.append(error)
         error = error.cause or error.context
-    root = chain[-1]
-    message = " ".join((root.message or root.cls_name or "unknown error").split())
+    ours = next((e for e in chain if not _is_dagster_wrapper(e)), chain[-1])
+    message = " ".join((ours.message or ours.cls_name or "unknown error").split())
     retried = next((e.message.strip() for e in chain if e.cls_name == "RetryRequestedFromPolicy"), None)
-    if retried and root is not wrapper:
+    if retried and ours is not chain[0]:
         message = f"{message} ({retried.rstrip('.').lower()})"
     return redact(message)
 

@@ -153,24 +153,32 @@ def test_registry_and_secret_store_files_are_private(tmp_path):
     assert mode(store.directory) == 0o700 and mode(store.key_path) == 0o600 and mode(store.data_path) == 0o600
 
 
-def _add_in_a_process(args: tuple[str, int]) -> None:
-    root, i = args
+def _add_in_a_process(args: tuple[str, int, object]) -> None:
+    root, i, barrier = args
     reg = YamlRegistry(f"{root}/workspaces.yaml")
     store = LocalSecretStore(f"{root}/secrets")
-    store.put(f"t-ws{i}", f"EAAB-token-of-ws{i}")
-    reg.upsert(_ws(f"ws{i}"))
+    barrier.wait()  # every process writes at the same moment
+    for j in range(3):
+        store.put(f"t-ws{i}-{j}", f"EAAB-token-of-ws{i}-{j}")
+        reg.upsert(_ws(f"ws{i}-{j}"))
 
 
-def test_parallel_processes_lose_no_workspace_and_no_token(tmp_path):
+@pytest.mark.parametrize("existing", [False, True], ids=["fresh-home", "existing-store"])
+def test_parallel_processes_lose_no_workspace_and_no_token(tmp_path, existing):
     import multiprocessing
 
-    with multiprocessing.get_context("spawn").Pool(10) as pool:
-        pool.map(_add_in_a_process, [(str(tmp_path), i) for i in range(10)])
-    assert sorted(w.id for w in YamlRegistry(tmp_path / "workspaces.yaml").list()) == sorted(
-        f"ws{i}" for i in range(10)
-    )
+    names = [f"ws{i}-{j}" for i in range(10) for j in range(3)]
+    if existing:  # the key and both files exist: the race is the lost update, not the key's creation
+        LocalSecretStore(tmp_path / "secrets").put("t-first", "EAAB-token-of-first")
+        YamlRegistry(tmp_path / "workspaces.yaml").upsert(_ws("first"))
+        names.append("first")
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager, ctx.Pool(10) as pool:
+        barrier = manager.Barrier(10)
+        pool.map(_add_in_a_process, [(str(tmp_path), i, barrier) for i in range(10)])
+    assert sorted(w.id for w in YamlRegistry(tmp_path / "workspaces.yaml").list()) == sorted(names)
     store = LocalSecretStore(tmp_path / "secrets")
-    assert [store.get(f"t-ws{i}") for i in range(10)] == [f"EAAB-token-of-ws{i}" for i in range(10)]
+    assert [store.get(f"t-{n}") for n in names] == [f"EAAB-token-of-{n}" for n in names]
     assert not [p for p in tmp_path.rglob("*.tmp")]  # no temp file left behind
 
 
