@@ -17,13 +17,15 @@ from packaging import version
 from pydantic import field_validator
 
 from orchestration.resources import RegistryResource, WarehouseResource
-from orchestration.settings import Settings, get_settings
+from orchestration.settings import Settings, get_settings, prepare_home
 from workspaces import WorkspaceStatus
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 # dbt writes its manifest here and each run's artefacts and logs under runs/: under SENTRUM_HOME, never inside the
 # repository (a read-only install; and run results and logs name workspaces, so the retention sweep must reach them).
-DBT_DIR = get_settings().dbt_dir
+_settings = get_settings()
+prepare_home(_settings)  # owner-only (0700) when it is created here, as by the CLI
+DBT_DIR = _settings.dbt_dir
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=DBT_DIR / "target")
 
@@ -94,7 +96,8 @@ def ensure_manifest() -> Path:
     or older than the project's files, so a fresh clone and an edited model both load without a manual step."""
     if _project_files_newer_than(dbt_project.manifest_path):
         # dagster-dbt's own preparer builds a DbtCliResource that looks for `dbt` on PATH only; use ours.
-        dbt_project.target_path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for folder in (DBT_DIR, dbt_project.target_path):
+            folder.mkdir(exist_ok=True, mode=0o700)
         SentrumDbtCliResource(project_dir=dbt_project, dbt_executable=_dbt_executable()).cli(
             ["parse", "--quiet"], target_path=dbt_project.target_path
         ).wait()

@@ -111,6 +111,45 @@ def test_a_sweep_aimed_wrong_is_refused_and_deletes_nothing(env, args):
     assert _rows_by_workspace(env) == before and sorted(str(p) for p in env.home.rglob("*")) == files
 
 
+@pytest.fixture(scope="module")
+def dagster_defs(env):
+    """The project's Definitions and instance for this home, as the Dagster UI or daemon would use them."""
+    from orchestration.definitions import build_definitions
+    from orchestration.settings import Settings
+
+    settings = Settings(home=env.home, meta_graph_url=env.vars["SENTRUM_META_GRAPH_URL"])
+    return build_definitions(settings), dg.DagsterInstance.from_config(str(env.home / "dagster"))
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"workspace": "globex"},
+        {"workspace": ".."},
+        {"workspace": "/tmp"},
+        {"workspace": "globex\n"},
+        {"workspace": "globex", "force": True},
+        {"workspace": "globex", "force": True, "confirm": "initech"},
+        {"force": True, "confirm": "globex"},
+    ],
+)
+def test_the_dagster_config_cannot_aim_the_sweep_wrong_either(env, dagster_defs, config):
+    defs, instance = dagster_defs
+    before = _rows_by_workspace(env)
+    files = sorted(str(p) for p in env.home.rglob("*") if "dagster" not in p.parts)
+    try:
+        result = defs.resolve_job_def("retention_sweep_job").execute_in_process(
+            run_config={"ops": {"ops__retention_audit_log": {"config": {"dry_run": False, **config}}}},
+            instance=instance,
+            raise_on_error=False,
+        )
+        assert not result.success
+    except dg.DagsterInvalidConfigError:
+        pass  # refused before the run started
+    assert _rows_by_workspace(env) == before
+    assert sorted(str(p) for p in env.home.rglob("*") if "dagster" not in p.parts) == files
+
+
 def test_sweep_removes_every_trace_and_proves_it(env):
     before = _rows_by_workspace(env)
     assert before[("scratch.notes", GONE)] == 1 and before[("raw.meta_insights", GONE)] > 0
