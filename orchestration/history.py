@@ -27,6 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -77,14 +78,18 @@ class Markers:
     workspace_id: str
     values: tuple[str, ...]
 
-    @property
+    @cached_property
     def pattern(self) -> re.Pattern[str]:
         alternatives = "|".join(re.escape(v) for v in sorted(self.values, key=len, reverse=True))
         return re.compile(rf"(?<![{_TOKEN_CHARS}])(?:{alternatives})(?![{_TOKEN_CHARS}])")
 
-    @property
+    @cached_property
     def bytes_pattern(self) -> re.Pattern[bytes]:
         return re.compile(self.pattern.pattern.encode())
+
+    def like(self, column: Any) -> Any:
+        """A SQL pre-filter (`LIKE '%marker%'` for each marker): the database scans, Python checks the hits."""
+        return db.or_(*(column.like(f"%{v}%") for v in self.values))
 
     def found_in(self, text: str | None) -> bool:
         return bool(text) and self.pattern.search(text) is not None
@@ -249,9 +254,9 @@ class HistoryScrubber:
         changed = 0
         with connect(run_id) as conn:
             rows = conn.execute(
-                db.select(t.c.id, t.c.event, t.c.dagster_event_type, t.c.partition, t.c.asset_key).where(
-                    t.c.run_id == run_id
-                )
+                db.select(t.c.id, t.c.event, t.c.dagster_event_type, t.c.partition, t.c.asset_key)
+                .where(t.c.run_id == run_id)
+                .where(db.or_(t.c.partition == self.markers.workspace_id, self.markers.like(t.c.event)))
             ).fetchall()
             for row_id, event, event_type, partition, asset_key in rows:
                 if not self.markers.found_in(event) and partition != self.markers.workspace_id:
@@ -286,7 +291,11 @@ class HistoryScrubber:
         t = AssetCheckExecutionsTable
         changed = 0
         with self.events.index_connection() as conn:
-            rows = conn.execute(db.select(t.c.id, t.c.evaluation_event).where(t.c.run_id == run_id)).fetchall()
+            rows = conn.execute(
+                db.select(t.c.id, t.c.evaluation_event)
+                .where(t.c.run_id == run_id)
+                .where(self.markers.like(t.c.evaluation_event))
+            ).fetchall()
             for row_id, event in rows:
                 if not self.markers.found_in(event):
                     continue

@@ -232,3 +232,21 @@ def test_nothing_is_sent_once_the_workspace_is_stopped():
     with pytest.raises(WorkspaceStopped):
         api.call("GET", ("act_1",))
     assert api.total_calls == 0
+
+
+def test_a_token_value_is_redacted_wherever_it_appears():
+    from urllib.parse import quote
+
+    from insights_jobs.errors import ExtractionError, MetaError, redact
+
+    token = "EAABunitRedactionToken+/=0123456789"
+    make_api(token, "http://127.0.0.1:9", "v26.0")  # a session for the token: from now on it is redacted
+    echoed = MetaError(190, 463, f"Error validating access token {token}: session expired", "trace", 400, False)
+    assert token not in echoed.describe() and "[REDACTED]" in echoed.describe()
+    assert token not in str(ExtractionError(f"act_1 read account: {echoed.message}"))
+    assert redact(f"GET /v26.0/act_1?access_token={quote(token, safe='')}&fields=id") == (
+        "GET /v26.0/act_1?access_token=REDACTED&fields=id"
+    )
+    assert redact(f"url-encoded {quote(token, safe='')} too") == "url-encoded [REDACTED] too"
+    assert redact("a secret given by the caller: s3cr3t-value-42", "s3cr3t-value-42").endswith("[REDACTED]")
+    assert redact("tok is too short to be a token") == "tok is too short to be a token"  # short values never register
