@@ -203,3 +203,26 @@ def test_the_sweep_checks_the_id_itself(world):
         with pytest.raises(ValueError):
             sweep_workspace(wh, bad, requested_at=datetime(2026, 1, 1, tzinfo=UTC))
     assert wh.query("select count(*) as n from raw.meta_campaigns")[0]["n"] == 6000
+
+
+def test_a_request_never_undoes_a_change_made_meanwhile(world):
+    _, reg, *_ = world
+
+    class Racing(YamlRegistry):
+        """Another process adds an ad account right after this one read the entry (once)."""
+
+        raced = False
+
+        def get(self, workspace_id):
+            ws = super().get(workspace_id)
+            if not self.raced:
+                self.raced = True
+                other = YamlRegistry(self.path)
+                other.upsert(
+                    ws.model_copy(update={"meta": ws.meta.model_copy(update={"ad_accounts": ["act_1", "act_9"]})})
+                )
+            return ws
+
+    ws = request_deletion(Racing(reg.path), "acme")
+    assert ws.status is WorkspaceStatus.deletion_requested and ws.meta.ad_accounts == ["act_1", "act_9"]
+    assert reg.get("acme") == ws
