@@ -7,8 +7,8 @@ evaluations, the asset index (last materialization, cached partition status), se
 compute logs, dbt's per-run artefacts, and the free pages of the SQLite files that held any of it.
 
 The rules, per run (the run of the sweep itself and unfinished runs are left alone and reported):
-- a run made for the workspace alone is deleted whole (`instance.delete_run`, its tags, its event shard, its compute
-  logs and dbt artefacts);
+- a run made for the workspace alone is deleted whole (`instance.delete_run`, its tags, its check evaluations, its
+  compute logs and dbt artefacts; on SQLite its emptied event shard is VACUUMed with the other files);
 - a run that also served other workspaces keeps the others' history: the workspace's partition events and every log
   line naming it are deleted, any other event or tag naming it is rewritten with `[deleted]` in its place, and the
   run's compute logs (raw stdout/stderr, which cannot be rewritten event by event) are deleted.
@@ -175,7 +175,8 @@ class HistoryScrubber:
                 json.dumps(run.run_config, default=str)
             )
             if run.status in _UNFINISHED:
-                if names_it:
+                # left alone (it is still writing), but the sweep is not verified while it names the workspace
+                if names_it or self._events_name_it(run_id):
                     self.problems.append(f"run {run_id} is still running and names the workspace")
                 continue
             if names_it and _run_is_for(run, self.markers.workspace_id):
@@ -198,9 +199,6 @@ class HistoryScrubber:
             conn.execute(RunTagsTable.delete().where(RunTagsTable.c.run_id == run_id))
         with self.events.index_connection() as conn:
             conn.execute(AssetCheckExecutionsTable.delete().where(AssetCheckExecutionsTable.c.run_id == run_id))
-        shard = getattr(self.events, "path_for_shard", None)
-        if shard is not None:
-            Path(shard(run_id)).unlink(missing_ok=True)  # its rows are deleted; the file would keep their pages
         self._delete_compute_logs(run_id)
         self._remove_artifacts(run_id)
         self.counts["runs_deleted"] += 1
@@ -238,6 +236,17 @@ class HistoryScrubber:
                     conn.execute(RunTagsTable.update().where(RunTagsTable.c.id == tag_id).values(value=new_value))
                     changed += 1
         return changed
+
+    def _events_name_it(self, run_id: str) -> bool:
+        t = SqlEventLogStorageTable
+        with self.events.run_connection(run_id) as conn:
+            rows = conn.execute(
+                db.select(t.c.event)
+                .where(t.c.run_id == run_id)
+                .where(db.or_(t.c.partition == self.markers.workspace_id, self.markers.like(t.c.event)))
+            ).fetchall()
+        # a partition's event carries the partition key in its serialized form too
+        return any(self.markers.found_in(event) for (event,) in rows)
 
     def _note_assets(self, run_id: str, connect) -> None:
         with connect(run_id) as conn:
