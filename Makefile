@@ -48,10 +48,12 @@ ui: setup
 sandbox: setup
 	$(UV) run --frozen --no-sync sentrum sandbox serve --port $(SANDBOX_PORT)
 
+# dbt writes under SENTRUM_HOME, never into the repository (which may be read-only)
 docs: setup
 	SENTRUM_DUCKDB_PATH=$(SENTRUM_HOME)/warehouse.duckdb $(UV) run --frozen --no-sync \
-		dbt docs generate --project-dir dbt_project --profiles-dir dbt_project
-	@echo "dbt docs: dbt_project/target/index.html (serve: dbt docs serve --project-dir dbt_project --profiles-dir dbt_project)"
+		dbt docs generate --project-dir dbt_project --profiles-dir dbt_project \
+		--target-path $(SENTRUM_HOME)/dbt/docs --log-path $(SENTRUM_HOME)/dbt/docs
+	@echo "dbt docs: $(SENTRUM_HOME)/dbt/docs/index.html (serve: dbt docs serve --project-dir dbt_project --profiles-dir dbt_project --target-path $(SENTRUM_HOME)/dbt/docs)"
 
 lint: setup
 	$(UV) run --frozen --no-sync ruff check .

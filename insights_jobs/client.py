@@ -17,60 +17,170 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse, urlsplit
 
 from facebook_business.api import FacebookAdsApi
 from facebook_business.exceptions import FacebookRequestError
 from facebook_business.session import FacebookSession
 
-from insights_jobs.errors import MalformedResponse, WorkspaceStopped
+from insights_jobs.errors import MalformedResponse, WorkspaceStopped, register_secret
 
-API_VERSION = re.compile(r"^v\d+\.\d+$")
+API_VERSION = re.compile(r"v\d+\.\d+")  # fullmatch
 
 
 class ReadOnlyViolation(RuntimeError):
     """A request that could change something at Meta was about to be sent. It never leaves the process."""
 
 
-def _path_of(path: Any) -> str:
-    """The node/edge part of a request path, whatever form the SDK passed it in."""
+# The read-only guard is an allow-list: a request is sent only if its host, method, path shape and every parameter
+# name are in these lists (meta-marketing-api.md sections 3-5 and 8). Anything else is refused before any I/O.
+_ID = r"[0-9]{1,32}"
+_ACCOUNT = rf"act_{_ID}"
+GET_PATHS = (
+    re.compile(_ACCOUNT),  # the ad account's fields
+    re.compile(rf"{_ACCOUNT}/(?:campaigns|adsets|ads|adcreatives|insights)"),  # its edges, sync insights
+    re.compile(_ID),  # an object by id: a creative, an async report run's status
+    re.compile(rf"{_ID}/insights"),  # an async report run's result pages
+    # Token health (meta-marketing-api.md section 8): what a token is and what it may read.
+    re.compile(r"debug_token"),
+    re.compile(r"me/(?:permissions|adaccounts)"),
+)
+ASYNC_INSIGHTS_PATH = re.compile(rf"{_ACCOUNT}/insights")
+# The documented parameters of the insights edge (GET, and the POST that starts an async report run).
+INSIGHTS_PARAMS = frozenset(
+    {
+        "action_attribution_windows",
+        "action_breakdowns",
+        "action_report_time",
+        "breakdowns",
+        "date_preset",
+        "default_summary",
+        "fields",
+        "filtering",
+        "level",
+        "limit",
+        "sort",
+        "summary",
+        "summary_action_breakdowns",
+        "time_increment",
+        "time_range",
+        "time_ranges",
+        "use_account_attribution_setting",
+        "use_unified_attribution_setting",
+    }
+)
+# Reads: the insights parameters plus listing and paging ones.
+GET_PARAMS = INSIGHTS_PARAMS | {"after", "before", "effective_status", "date_format", "input_token"}
+BATCH_PARAMS = frozenset({"batch", "include_headers"})
+BATCH_ITEM_KEYS = frozenset({"method", "relative_url", "name", "omit_response_on_success"})
+MAX_BATCH_ITEMS = 50
+
+
+def _refuse(why: str) -> ReadOnlyViolation:
+    return ReadOnlyViolation(f"refused: {why} (SENTRUM is read-only towards Meta)")
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlparse(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _node(path: Any, graph_url: str) -> str:
+    """The node/edge part of a request path (a tuple of tokens, or a full URL on the configured Graph host)."""
     if isinstance(path, str):
-        # a full URL: drop scheme, host and the version segment
-        parts = urlparse(path).path.strip("/").split("/")
-        if parts and API_VERSION.match(parts[0]):
-            parts = parts[1:]
-        return "/".join(parts)
+        parts = urlparse(path)
+        if (parts.scheme.lower(), parts.netloc.lower()) != _origin(graph_url):
+            raise _refuse(f"a request to {parts.scheme}://{parts.netloc} (only {graph_url} is allowed)")
+        if parts.query or parts.fragment or parts.params:
+            raise _refuse("parameters in the URL itself (they bypass the parameter check)")
+        segments = parts.path.strip("/").split("/")
+        if not segments or not API_VERSION.fullmatch(segments[0]):
+            raise _refuse(f"a URL without an API version: {parts.path!r}")
+        return "/".join(segments[1:])
     return "/".join(str(p) for p in path).strip("/")
 
 
-def _is_async_insights_post(path: str) -> bool:
-    # POST act_<id>/insights creates an async report run: the only write-shaped call a reader needs.
-    return re.fullmatch(r"act_\d+/insights", path) is not None
+def _check_params(params: Mapping[str, Any], allowed: frozenset[str], what: str) -> None:
+    names = {str(k) for k in params}
+    if "method" in {n.lower() for n in names}:
+        raise _refuse(f"a 'method' parameter on {what} (Meta would treat the call as another method)")
+    extra = sorted(names - allowed)
+    if extra:
+        raise _refuse(f"parameter(s) {extra} on {what}")
 
 
-def _batch_is_read_only(params: Mapping[str, Any]) -> bool:
+def _node_of_relative(url: str) -> tuple[str, dict[str, list[str]]]:
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or parts.fragment:
+        raise _refuse(f"a batch item with an absolute URL {url!r}")
+    segments = [s for s in parts.path.split("/") if s]
+    if segments and API_VERSION.fullmatch(segments[0]):
+        segments = segments[1:]
+    return "/".join(segments), parse_qs(parts.query, keep_blank_values=True)
+
+
+def _check_batch(params: Mapping[str, Any]) -> None:
+    _check_params(params, BATCH_PARAMS, "a batch request")
     batch = params.get("batch")
     if isinstance(batch, str):
         try:
             batch = json.loads(batch)
         except ValueError:
-            return False
-    if not isinstance(batch, list) or not batch:
-        return False
-    return all(isinstance(item, Mapping) and str(item.get("method", "GET")).upper() == "GET" for item in batch)
+            raise _refuse("a batch that is not JSON") from None
+    if not isinstance(batch, list) or not batch or len(batch) > MAX_BATCH_ITEMS:
+        raise _refuse(f"a batch must be a list of 1..{MAX_BATCH_ITEMS} requests")
+    for i, item in enumerate(batch):
+        if not isinstance(item, Mapping):
+            raise _refuse(f"batch item {i} is not an object")
+        extra = sorted(set(item) - BATCH_ITEM_KEYS)
+        if extra:
+            raise _refuse(f"batch item {i} carries {extra} (a body, files or headers)")
+        if str(item.get("method", "GET")).upper() != "GET":
+            raise _refuse(f"batch item {i} with method {item.get('method')!r}")
+        url = item.get("relative_url")
+        if not isinstance(url, str):
+            raise _refuse(f"batch item {i} without a relative_url")
+        node, query = _node_of_relative(url)
+        if not any(p.fullmatch(node) for p in GET_PATHS):
+            raise _refuse(f"batch item {i} reads /{node}, which is not a path SENTRUM reads")
+        _check_params(query, GET_PARAMS, f"batch item {i}")
 
 
-def check_read_only(method: str, path: Any, params: Mapping[str, Any] | None) -> None:
-    """Raise ReadOnlyViolation unless the request is a GET, the async insights POST, or a batch of GETs."""
-    method = method.upper()
-    node = _path_of(path)
+def check_read_only(
+    method: str,
+    path: Any,
+    params: Mapping[str, Any] | None,
+    *,
+    graph_url: str,
+    headers: Mapping[str, Any] | None = None,
+    files: Mapping[str, Any] | None = None,
+    url_override: str | None = None,
+) -> str:
+    """Raise ReadOnlyViolation unless the request is in the allow-list: a GET of a path SENTRUM reads with read
+    parameters, the async insights POST with the documented insights parameters, or a batch POST of such GETs;
+    on `graph_url`'s host, with no caller headers (no X-HTTP-Method-Override), no files, no `url_override`.
+    Returns the node (path without host and version)."""
+    if url_override is not None:
+        raise _refuse("url_override (it sends the request to another host)")
+    if headers:
+        raise _refuse(f"caller-supplied header(s) {sorted(str(h) for h in headers)}")
+    if files:
+        raise _refuse("file uploads")
+    method = str(method).upper()
+    node = _node(path, graph_url)
+    params = params or {}
     if method == "GET":
-        return
-    if method == "POST" and _is_async_insights_post(node):
-        return
-    if method == "POST" and node == "" and params and _batch_is_read_only(params):
-        return
-    raise ReadOnlyViolation(f"refused {method} /{node}: SENTRUM is read-only towards Meta")
+        if not any(p.fullmatch(node) for p in GET_PATHS):
+            raise _refuse(f"GET /{node}, which is not a path SENTRUM reads")
+        _check_params(params, GET_PARAMS, f"GET /{node}")
+        return node
+    if method == "POST" and ASYNC_INSIGHTS_PATH.fullmatch(node):
+        _check_params(params, INSIGHTS_PARAMS, f"POST /{node}")
+        return node
+    if method == "POST" and node == "":
+        _check_batch(params)
+        return node
+    raise _refuse(f"{method} /{node}")
 
 
 # before_call(method, node) -> ticket: may block (pacing) or raise.
@@ -104,8 +214,11 @@ class GuardedAdsApi(FacebookAdsApi):
             self.calls[kind] += n
 
     def call(self, method, path, params=None, headers=None, files=None, url_override=None, api_version=None):
-        check_read_only(method, path, params)
-        node = _path_of(path)
+        if api_version is not None and not API_VERSION.fullmatch(str(api_version)):
+            raise ReadOnlyViolation(f"refused: API version {api_version!r}")
+        node = check_read_only(
+            method, path, params, graph_url=self._session.GRAPH, headers=headers, files=files, url_override=url_override
+        )
         if self.stop.is_set():
             raise WorkspaceStopped("not sent: the workspace's token is unusable (reconnect needed)")
         ticket = self._before_call(method.upper(), node) if self._before_call is not None else None
@@ -147,8 +260,11 @@ def make_api(
     stop: threading.Event | None = None,
 ) -> GuardedAdsApi:
     """A read-only API instance for one token, talking to `graph_url` (Meta, or the sandbox)."""
-    if not API_VERSION.match(api_version):
+    if not API_VERSION.fullmatch(api_version):
         raise ValueError(f"API version must look like v26.0, got {api_version!r}")
+    # From here on every message we build or store is scrubbed of this token, even where Meta echoes it verbatim.
+    register_secret(token)
+    register_secret(app_secret)
     session = FacebookSession(access_token=token, app_secret=app_secret, timeout=timeout)
     # GRAPH is a class attribute in the SDK; set it on this instance so other sessions keep their own host.
     session.GRAPH = graph_url.rstrip("/")

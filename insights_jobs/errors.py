@@ -1,15 +1,18 @@
 """The Meta error policy as one table: what each error code means for the extractor.
 
 Meaning of the codes: meta-marketing-api.md section 6. Messages built here carry code, subcode and fbtrace_id,
-never the request URL (the SDK puts the access token in the query string); `redact` scrubs any text that might.
+never the request URL (the SDK puts the access token in the query string); `redact` scrubs any text that might, of
+`access_token=...` parameters and of every token value this process uses (`register_secret`).
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote
 
 from facebook_business.exceptions import FacebookRequestError
 
@@ -153,9 +156,34 @@ class WorkspaceStopped(ExtractionError):
 
 
 _SECRET = re.compile(r"((?:access_token|appsecret_proof|input_token|client_secret)=)[^&\s\"'<>]+", re.IGNORECASE)
+REDACTED = "[REDACTED]"
+# Secret values this process has handed to an API session (tokens, app secrets). Meta may echo a token in plain text
+# in an error message, so every string we store or print is scrubbed of these values, not only of `access_token=`.
+_KNOWN: set[str] = set()
+_KNOWN_LOCK = threading.Lock()
+# Shorter values could be common words; Meta tokens are ~200 characters and `workspaces add` refuses short ones.
+MIN_SECRET_CHARS = 8
 
 
-def redact(text: str) -> str:
-    """`text` without secrets in URL-like parameters (`access_token=...` and kin). Exceptions from `requests`
-    quote the request URL, which carries the token."""
-    return _SECRET.sub(r"\1REDACTED", str(text))
+def register_secret(value: str | None) -> None:
+    """Remember a secret value (a workspace's token) so that `redact` removes it from any text from now on."""
+    if value and len(value) >= MIN_SECRET_CHARS:
+        with _KNOWN_LOCK:
+            _KNOWN.add(value)
+
+
+def redact(text: object, *secrets: str | None) -> str:
+    """`text` without secrets: the values given, every value registered with `register_secret` (also URL-encoded),
+    and anything in URL-like parameters (`access_token=...` and kin: exceptions from `requests` quote the URL)."""
+    out = str(text)
+    with _KNOWN_LOCK:
+        values = set(_KNOWN)
+    values.update(v for v in secrets if v and len(v) >= MIN_SECRET_CHARS)
+    # longest first, so a token that contains another registered value is removed whole
+    for value in sorted(values, key=len, reverse=True):
+        if value in out:
+            out = out.replace(value, REDACTED)
+        encoded = quote(value, safe="")
+        if encoded != value and encoded in out:
+            out = out.replace(encoded, REDACTED)
+    return _SECRET.sub(r"\1REDACTED", out)

@@ -17,6 +17,7 @@ from orchestration.jobs import EXTRACT_JOB, MARTS_JOB, extract_job, extract_run_
 from orchestration.planning import WorkspaceBatch, backfill_id, plan_backfill_chunks
 from orchestration.resources import RegistryResource
 from orchestration.sensors import FINISHED
+from workspaces import check_workspace_id
 
 BACKFILL_TAG = "sentrum/backfill"
 CHUNK_TAG = "sentrum/chunk"
@@ -27,6 +28,11 @@ class BackfillRequest(dg.Config):
     workspace: str
     start: str
     end: str
+
+    @field_validator("workspace")
+    @classmethod
+    def _workspace_id(cls, v: str) -> str:
+        return check_workspace_id(v)
 
     @field_validator("start", "end")
     @classmethod

@@ -1,6 +1,8 @@
 """The one Dagster entry point (`workspace.yaml` loads `defs`). Each domain module owns its own Definitions;
 those that depend on settings are built here from one Settings object."""
 
+import os
+
 import dagster as dg
 
 from orchestration import jobs, sensors
@@ -35,4 +37,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
 
 
+# Runs launched from the UI or the daemon execute in processes that load this module: what they write under
+# SENTRUM_HOME (event logs, compute logs, dbt artefacts, the warehouse's WAL) is the owner's only, as from the CLI.
+os.umask(0o077)
 defs = build_definitions(get_settings())

@@ -55,6 +55,13 @@ def mart_summary(duckdb_file) -> str:
     return "\n".join(lines)
 
 
+def check_scenario(name: str) -> None:
+    """ValueError naming the known scenarios if `name` is not one of them."""
+    from graph_sandbox import Scenario
+
+    Scenario(name, 42)
+
+
 def run_demo(port: int = 0, scenario: str = "demo") -> int:
     from graph_sandbox import SandboxServer
 

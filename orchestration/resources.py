@@ -66,8 +66,8 @@ class _WarehouseRegistry:
     def get(self, workspace_id: str):
         return self._call("get", workspace_id)
 
-    def upsert(self, workspace) -> None:
-        self._call("upsert", workspace)
+    def upsert(self, workspace, check=None) -> None:
+        self._call("upsert", workspace, check)
 
     def remove(self, workspace_id: str) -> bool:
         return self._call("remove", workspace_id)
@@ -193,6 +193,6 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             token_warning_days=settings.token_warning_days,
         ),
         "dbt": dbt_resource(settings),
-        "retention_paths": RetentionPaths(exports_dir=str(settings.exports_dir)),
+        "retention_paths": RetentionPaths(exports_dir=str(settings.exports_dir), dbt_dir=str(settings.dbt_dir)),
         "llm": llm_resource(settings),
     }

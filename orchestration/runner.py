@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 import dagster as dg
 
 from insights_jobs import Window
+from insights_jobs.errors import redact
 from orchestration.backfills import BACKFILL_TAG, CHUNK_TAG, clamp_backfill
 from orchestration.jobs import DIAGNOSTICS_JOB, EXTRACT_JOB, MARTS_JOB, extract_run_config, marts_run_config
 from orchestration.partitions import WORKSPACES, apply_partition_changes
@@ -39,7 +40,7 @@ concurrency:
 
 def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     home = settings.dagster_home
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text(LOCAL_DAGSTER_YAML.format(pool_limit=settings.extract_pool_limit))
@@ -63,12 +64,31 @@ class RunOutcome:
         return self.success and not self.workspaces_failed
 
 
+def _is_dagster_wrapper(error) -> bool:
+    return error.cls_name.startswith("Dagster") or error.cls_name in ("RetryRequestedFromPolicy", "RetryRequested")
+
+
+def error_reason(error) -> str:
+    """The reason of a Dagster error (SerializableErrorInfo) on one line: the first error in its cause chain that
+    our code raised, not Dagster's wrappers ("Error occurred while executing op", "Exceeded max_retries of 2")."""
+    chain = []
+    while error is not None:
+        chain.append(error)
+        error = error.cause or error.context
+    ours = next((e for e in chain if not _is_dagster_wrapper(e)), chain[-1])
+    message = " ".join((ours.message or ours.cls_name or "unknown error").split())
+    retried = next((e.message.strip() for e in chain if e.cls_name == "RetryRequestedFromPolicy"), None)
+    if retried and ours is not chain[0]:
+        message = f"{message} ({retried.rstrip('.').lower()})"
+    return redact(message)
+
+
 def _step_failure(result: dg.ExecuteInProcessResult) -> str | None:
     for event in result.all_events:
         if event.is_step_failure:
             data = event.step_failure_data
             desc = data.user_failure_data.description if data.user_failure_data else None
-            message = desc or (data.error.message.strip() if data.error else "unknown error")
+            message = redact(desc) if desc else (error_reason(data.error) if data.error else "unknown error")
             return f"step {event.step_key} failed: {message}"
     return None
 
@@ -254,7 +274,7 @@ def describe(outcomes: list[RunOutcome]) -> str:
             flag = " [reconnect needed]" if w in o.reconnect_needed else ""
             lines.append(f"  FAILED  {w}{flag}")
             for e in errors:
-                lines.append(textwrap.indent(textwrap.fill(e, 100), "          "))
+                lines.append(textwrap.indent(textwrap.fill(redact(e), 100), "          "))
         if o.error and not o.workspaces_failed:
             lines.append(textwrap.indent(textwrap.fill(o.error, 100), "  "))
     return "\n".join(lines)

@@ -5,6 +5,7 @@ Only `orchestration/` reads the environment; the plain packages get these values
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -119,6 +120,21 @@ class Settings(BaseSettings):
     @property
     def secrets_dir(self) -> Path:
         return self.home_dir / "secrets"
+
+    @property
+    def dbt_dir(self) -> Path:
+        """dbt's manifest (`target/`) and each run's artefacts and logs (`runs/<run id>-<n>/`): never inside the
+        repository, which may be read-only and must not collect run results that name workspaces."""
+        return self.home_dir / "dbt"
+
+
+def prepare_home(settings: Settings) -> Path:
+    """Create SENTRUM_HOME owner-only (0700) if it is missing; an existing folder keeps its mode."""
+    home = settings.home_dir
+    if not home.exists():
+        home.mkdir(parents=True, mode=0o700)
+        os.chmod(home, 0o700)  # mkdir's mode is masked by the umask
+    return home
 
 
 def get_settings() -> Settings:

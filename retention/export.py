@@ -1,5 +1,10 @@
 """Export of a workspace's data: every table's rows for the workspace as Parquet, with a manifest of row counts
-and SHA-256 checksums. Only the workspace's rows: each table is read with `WHERE workspace_id = @ws`."""
+and SHA-256 checksums. Only the workspace's rows: each table is read with `WHERE workspace_id = @ws`.
+
+Exports are written only to `<exports root>/<workspace id>/<name>/` (files 0600, folders 0700), the folder the
+deletion sweep removes with the workspace: a copy written anywhere else would outlive a deletion request. `name` is
+a plain folder name (default: the UTC time of the export); an existing folder is never written into.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +19,17 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from retention.paths import PathRefused, owned_child, private_dir
 from warehouse import Warehouse
+from workspaces import check_workspace_id
 
 MANIFEST = "manifest.json"
 WORKSPACE_COLUMN = "workspace_id"
+FILE_MODE = 0o600
+
+
+class ExportRefused(PathRefused):
+    """The export would be written outside `<exports root>/<workspace id>/`, or over an earlier export."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +40,12 @@ class ExportedFile:
     sha256: str
 
 
+@dataclass(frozen=True)
+class Export:
+    path: Path
+    manifest: dict[str, Any]
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -36,10 +54,39 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def export_workspace(wh: Warehouse, workspace_id: str, out_dir: Path) -> dict[str, Any]:
-    """Write `<out_dir>/<layer>.<table>.parquet` for every table holding rows of the workspace, and
-    `<out_dir>/manifest.json`. Views are not exported (their rows are the tables'). Returns the manifest."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+def export_dir(exports_root: Path, workspace_id: str, name: str | None = None, now: datetime | None = None) -> Path:
+    """The folder an export of the workspace goes to, checked and created (0700); ExportRefused if it escapes the
+    workspace's exports folder or already exists."""
+    check_workspace_id(workspace_id)
+    name = name or (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        workspace_dir = owned_child(private_dir(exports_root), workspace_id)
+        private_dir(workspace_dir)
+        target = owned_child(workspace_dir, name)
+    except PathRefused as exc:
+        raise ExportRefused(f"export refused: {exc}") from None
+    if target.exists():
+        raise ExportRefused(f"export refused: {target} already exists (choose another --out name)")
+    target.mkdir(mode=0o700)
+    os.chmod(target, 0o700)
+    return target
+
+
+def _write_private(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write(tmp)
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)  # a crashed export never leaves a half file under the final name
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def export_workspace(wh: Warehouse, workspace_id: str, exports_root: Path, name: str | None = None) -> Export:
+    """Write `<layer>.<table>.parquet` for every table holding rows of the workspace, and `manifest.json`, into a
+    new folder `<exports_root>/<workspace_id>/<name>/`. Views are not exported (their rows are the tables')."""
+    out_dir = export_dir(exports_root, workspace_id, name)
     files: list[ExportedFile] = []
     for t in wh.tables_with_column(WORKSPACE_COLUMN):
         if t.kind != "table":
@@ -49,12 +96,10 @@ def export_workspace(wh: Warehouse, workspace_id: str, out_dir: Path) -> dict[st
         )
         if not rows:
             continue
-        name = f"{t.schema}.{t.name}"
-        path = out_dir / f"{name}.parquet"
-        tmp = path.with_suffix(".parquet.tmp")
-        pq.write_table(pa.Table.from_pylist(rows), tmp)
-        os.replace(tmp, path)  # a crashed export never leaves a half file under the final name
-        files.append(ExportedFile(name, path.name, len(rows), _sha256(path)))
+        table = f"{t.schema}.{t.name}"
+        path = out_dir / f"{table}.parquet"
+        _write_private(path, lambda tmp, rows=rows: pq.write_table(pa.Table.from_pylist(rows), tmp))
+        files.append(ExportedFile(table, path.name, len(rows), _sha256(path)))
     manifest = {
         "workspace_id": workspace_id,
         "exported_at": datetime.now(UTC).isoformat(),
@@ -62,5 +107,6 @@ def export_workspace(wh: Warehouse, workspace_id: str, out_dir: Path) -> dict[st
         "files": [f.__dict__ for f in sorted(files, key=lambda f: f.table)],
         "total_rows": sum(f.rows for f in files),
     }
-    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
-    return manifest
+    text = json.dumps(manifest, indent=2, sort_keys=True)
+    _write_private(out_dir / MANIFEST, lambda tmp: tmp.write_text(text))
+    return Export(out_dir, manifest)

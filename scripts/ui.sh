@@ -2,6 +2,8 @@
 # `make ui`: the Dagster UI on the embedded default's instance ($SENTRUM_HOME/dagster), with the Graph API sandbox
 # running so runs launched from the UI can reach "Meta". Ctrl-C stops both.
 set -euo pipefail
+# everything written under SENTRUM_HOME (Dagster's storage, logs) is the owner's only
+umask 077
 cd "$(dirname "$0")/.."
 : "${SENTRUM_HOME:=$PWD/.sentrum}" "${SANDBOX_PORT:=8765}" "${UI_PORT:=3000}" "${UV:=uv}"
 export SENTRUM_HOME

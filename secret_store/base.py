@@ -4,7 +4,7 @@ import re
 from typing import Protocol
 
 # Secret names double as Secret Manager ids later, so keep to the intersection of what both accept.
-SECRET_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+SECRET_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")  # fullmatch: no trailing newline
 
 
 class SecretStoreError(RuntimeError):
@@ -21,7 +21,7 @@ class SecretNotFound(SecretStoreError, KeyError):
 
 
 def check_name(name: str) -> str:
-    if not SECRET_NAME.match(name):
+    if not isinstance(name, str) or not SECRET_NAME.fullmatch(name):
         raise ValueError(f"invalid secret name {name!r}: use letters, digits, '-' and '_' (1-255)")
     return name
 

@@ -139,6 +139,16 @@ class Warehouse(Protocol):
         """Delete the workspace's rows from a table; views hold no rows of their own and are skipped (0)."""
         ...
 
+    def drop_access_schema(self, workspace_id: str) -> bool:
+        """Drop the workspace's access-layer schema / dataset (warehouse/access.py) and its views; True if it was
+        there. The retention sweep calls it: the views' SQL names the workspace."""
+        ...
+
+    def compact(self) -> bool:
+        """Rewrite storage so that deleted rows are gone from it (DuckDB: the file is rebuilt); True if rewritten.
+        BigQuery: nothing to do (time travel and fail-safe expire them)."""
+        ...
+
     def append_rows(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> int:
         """Insert rows into a table the pipeline owns (an ops table), visible at once; the number inserted."""
         ...

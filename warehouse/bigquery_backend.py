@@ -41,6 +41,7 @@ from google.auth.exceptions import GoogleAuthError
 from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY
 
+from warehouse.access import access_schema_name
 from warehouse.base import Batch, BatchKey, TableInfo, WarehouseError, check_key_columns, check_rows, check_table
 from warehouse.rows import arrow_rows
 from warehouse.schema import ALL_TABLES, LAYERS, MANIFEST, Table
@@ -609,6 +610,24 @@ class BigQueryWarehouse:
             {"ws": workspace_id},
             labels={"job": "delete", "layer": table.schema, "workspace": workspace_id},
         )
+
+    def drop_access_schema(self, workspace_id: str) -> bool:
+        """Delete the workspace's access dataset (`<prefix>ws_<escaped id>`, warehouse/access.py) with its views."""
+        ds_ref = f"{self.project}.{self.dataset_id(access_schema_name(workspace_id))}"
+        with self._api(f"drop dataset {ds_ref}"):
+            try:
+                self.client.get_dataset(ds_ref, retry=self.retry, timeout=self.api_timeout_s)
+            except gexc.NotFound:
+                return False
+            self.client.delete_dataset(
+                ds_ref, delete_contents=True, not_found_ok=True, retry=self.retry, timeout=self.api_timeout_s
+            )
+        return True
+
+    def compact(self) -> bool:
+        """Nothing to rewrite: BigQuery keeps deleted rows for the datasets' time-travel window (48 hours, set on
+        every dataset), then 7 days of fail-safe, then they are gone (README, "Privacy")."""
+        return False
 
     # -- ops tables -----------------------------------------------------------------------------------------
     def append_rows(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> int:

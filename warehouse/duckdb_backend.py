@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -13,6 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from warehouse.access import access_schema_name
 from warehouse.base import Batch, BatchKey, TableInfo, WarehouseError, check_key_columns, check_rows, check_table
 from warehouse.rows import arrow_rows
 from warehouse.schema import ALL_TABLES, LAYERS, MANIFEST, RAW_TABLES, Table
@@ -28,6 +30,14 @@ INSERT_ROWS = 200_000
 # Inserts run on these threads while the caller normalises the next pages (DuckDB releases the GIL). Each batch has
 # at most one insert in flight, so its statements stay in order on its cursor and memory stays bounded.
 _INSERTS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="duckdb-insert")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class DuckDBBatchWriter:
@@ -152,12 +162,14 @@ class DuckDBWarehouse:
         self.insert_rows = insert_rows
         # when batches start and complete (the manifest's timestamps); tests pin it to replay batches exactly
         self._clock = clock or (lambda: datetime.now(UTC))
-        if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.IOException as exc:
-            raise WarehouseError(f"cannot open the DuckDB warehouse {self.path}: {exc}") from exc
+        self.read_only = read_only
+        created = not self.path.exists()
+        if not read_only and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, mode=0o700)
+            os.chmod(self.path.parent, 0o700)
+        self._con = self._connect()
+        if created and not read_only and self.path.exists():
+            os.chmod(self.path, 0o600)  # the warehouse holds customers' ad data: owner only
         # One connection shared by extraction threads for everything but batches (which get a cursor each);
         # a DuckDB connection is not safe for concurrent use.
         self._lock = threading.RLock()
@@ -169,6 +181,12 @@ class DuckDBWarehouse:
                 "select keyword_name from duckdb_keywords() where keyword_category = 'reserved'"
             ).fetchall()
         }
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        try:
+            return duckdb.connect(str(self.path), read_only=self.read_only)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"cannot open the DuckDB warehouse {self.path}: {exc}") from exc
 
     def __enter__(self) -> DuckDBWarehouse:
         return self
@@ -332,6 +350,67 @@ class DuckDBWarehouse:
             return 0
         ref = self.table_ref(table.schema, table.name)
         return self.execute(f"delete from {ref} where workspace_id = @ws", {"ws": workspace_id})
+
+    def drop_access_schema(self, workspace_id: str) -> bool:
+        name = check_identifier(access_schema_name(workspace_id), "schema name")
+        with self._lock:
+            found = self._con.execute(
+                "select count(*) from information_schema.schemata "
+                "where catalog_name = current_database() and schema_name = $name",
+                {"name": name},
+            ).fetchone()
+            if not found or not found[0]:
+                return False
+            self._con.execute(f'DROP SCHEMA "{name}" CASCADE')
+        return True
+
+    def compact(self) -> bool:
+        """Rebuild the file so that deleted rows are gone from its bytes (DELETE, VACUUM and CHECKPOINT leave them
+        in free blocks): copy the whole database into a new file next to it (COPY FROM DATABASE), check that every
+        table and view arrived, then rename it over the old file while this connection still holds DuckDB's
+        writer lock on it, and reopen. A crash leaves the old file or the new one, never half of one."""
+        if self.read_only:
+            raise WarehouseError("cannot compact a warehouse opened read-only")
+        tmp = self.path.with_name(f".{self.path.name}.compact")
+        with self._lock:
+            if self._writers:
+                raise WarehouseError("cannot compact while batches are being written")
+            for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
+                stale.unlink(missing_ok=True)
+            literal = str(tmp).replace("'", "''")
+            try:
+                self._con.execute("CHECKPOINT")
+                catalog = self._con.execute("select current_database()").fetchone()[0]
+                self._con.execute(f"ATTACH '{literal}' AS sentrum_compact")
+                try:
+                    self._con.execute(f'COPY FROM DATABASE "{catalog}" TO sentrum_compact')
+                    counts = self._con.execute(
+                        "select database_name, count(*) from duckdb_tables() "
+                        "where database_name in ($a, 'sentrum_compact') group by all",
+                        {"a": catalog},
+                    ).fetchall()
+                    views = self._con.execute(
+                        "select database_name, count(*) from duckdb_views() where not internal "
+                        "and database_name in ($a, 'sentrum_compact') group by all",
+                        {"a": catalog},
+                    ).fetchall()
+                finally:
+                    self._con.execute("DETACH sentrum_compact")
+            except duckdb.Error as exc:
+                tmp.unlink(missing_ok=True)
+                raise WarehouseError(f"DuckDB could not compact {self.path}: {exc}") from exc
+            tables, view_counts = dict(counts), dict(views)
+            if tables.get(catalog, 0) != tables.get("sentrum_compact", 0) or view_counts.get(
+                catalog, 0
+            ) != view_counts.get("sentrum_compact", 0):
+                tmp.unlink(missing_ok=True)
+                raise WarehouseError(f"compacting {self.path} lost tables or views ({tables}, {view_counts}); kept")
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.path)
+            _fsync_dir(self.path.parent)
+            self._con.close()
+            self._con = self._connect()
+        return True
 
     # -- ops tables -----------------------------------------------------------------------------------------
     def append_rows(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> int:

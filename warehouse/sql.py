@@ -13,13 +13,13 @@ from typing import Any
 
 from warehouse.errors import WarehouseError
 
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")  # fullmatch: `$` would pass a trailing newline
 _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def check_identifier(name: object, what: str = "identifier") -> str:
     """`name` if it is a plain SQL identifier (letters, digits, underscores; not starting with a digit; ≤ 128)."""
-    if not isinstance(name, str) or not IDENTIFIER.match(name):
+    if not isinstance(name, str) or not IDENTIFIER.fullmatch(name):
         raise WarehouseError(f"invalid {what} {name!r}: must match {IDENTIFIER.pattern}")
     return name
 

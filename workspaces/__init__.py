@@ -1,7 +1,13 @@
 """The workspace registry: workspaces, their statuses and their Meta connections."""
 
-from workspaces.model import MetaConnection, Workspace, WorkspaceStatus, default_token_secret
-from workspaces.registry import Registry, RegistryError, WorkspaceNotFound, YamlRegistry
+from workspaces.model import (
+    MetaConnection,
+    Workspace,
+    WorkspaceStatus,
+    check_workspace_id,
+    default_token_secret,
+)
+from workspaces.registry import InvalidRegistry, Registry, RegistryError, WorkspaceNotFound, YamlRegistry
 
 
 def __getattr__(name: str):
@@ -15,6 +21,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "BigQueryRegistry",
+    "InvalidRegistry",
     "MetaConnection",
     "Registry",
     "RegistryError",
@@ -22,5 +29,6 @@ __all__ = [
     "WorkspaceNotFound",
     "WorkspaceStatus",
     "YamlRegistry",
+    "check_workspace_id",
     "default_token_secret",
 ]

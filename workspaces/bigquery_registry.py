@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from warehouse import OPS_SCHEMA, Table, Warehouse, WarehouseError
 from workspaces.model import Workspace
-from workspaces.registry import RegistryError, WorkspaceNotFound
+from workspaces.registry import InvalidRegistry, RegistryError, WorkspaceNotFound, WriteCheck, validation_summary
 
 REGISTRY_TABLE = Table(
     "workspaces",
@@ -61,8 +61,14 @@ def _workspace(row: dict[str, Any]) -> Workspace:
                 "meta": {"ad_accounts": accounts, "token_secret": row["token_secret"]},
             }
         )
-    except (ValidationError, ValueError, TypeError) as exc:
-        raise RegistryError(f"registry row {row.get('id')!r} in ops.{REGISTRY_TABLE.name} is invalid: {exc}") from exc
+    except ValidationError as exc:
+        raise InvalidRegistry(
+            f"registry row {row.get('id')!r} in ops.{REGISTRY_TABLE.name} is invalid: {validation_summary(exc)}"
+        ) from None
+    except (ValueError, TypeError) as exc:
+        raise InvalidRegistry(
+            f"registry row {row.get('id')!r} in ops.{REGISTRY_TABLE.name} is invalid: {exc}"
+        ) from None
 
 
 class BigQueryRegistry:
@@ -121,9 +127,12 @@ class BigQueryRegistry:
             raise RegistryError(f"cannot remove workspace {workspace_id!r} from the registry: {exc}") from exc
         return n > 0
 
-    def upsert(self, workspace: Workspace) -> None:
-        """Insert or replace the workspace's row, atomically."""
+    def upsert(self, workspace: Workspace, check: WriteCheck | None = None) -> None:
+        """Insert or replace the workspace's row, atomically. `check` sees the rows as they are first; the table has
+        no lock across processes, so two writers racing past the check both write (the MERGE keeps one row per id)."""
         self._table()
+        if check is not None:
+            check(self.list())
         try:
             self.warehouse.replace_rows(REGISTRY_TABLE, ["id"], [_row(workspace, datetime.now(UTC))])
         except WarehouseError as exc:

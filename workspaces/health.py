@@ -5,7 +5,7 @@ expiry and its data access's expiry, from Meta's debug_token)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -85,8 +85,10 @@ def health_rows(
     now: datetime,
     tokens: Mapping[str, Any] | None = None,  # workspace -> insights_jobs.token_health.TokenHealth
     warning_days: int = DEFAULT_WARNING_DAYS,
+    scrub: Callable[[str], str] = str,
 ) -> list[dict[str, Any]]:
-    """New health rows for the workspaces of one run; `previous` holds their current rows (to keep last success)."""
+    """New health rows for the workspaces of one run; `previous` holds their current rows (to keep last success).
+    `scrub` cleans the error text before it is stored (the extraction passes its token redaction)."""
     rows = []
     for r in results:
         prev = previous.get(r.workspace_id, {})
@@ -104,7 +106,7 @@ def health_rows(
                 "last_attempt_at": now,
                 "last_success_at": now if r.ok else prev.get("last_success_at"),
                 "last_error_class": error_class,
-                "last_error": "; ".join(r.errors)[:MAX_ERROR_CHARS] or None,
+                "last_error": scrub("; ".join(r.errors))[:MAX_ERROR_CHARS] or None,
                 "accounts_ok": sum(1 for a in r.accounts if a.ok),
                 "accounts_failed": len(failed),
                 "rows_last_run": int(r.rows.get("meta_insights", 0)),
@@ -122,6 +124,7 @@ def record_health(
     now: datetime,
     tokens: Mapping[str, Any] | None = None,
     warning_days: int = DEFAULT_WARNING_DAYS,
+    scrub: Callable[[str], str] = str,
 ) -> list[dict[str, Any]]:
     """Upsert the health rows of `results` (one per workspace) and return them."""
     if not results:
@@ -130,7 +133,7 @@ def record_health(
     ref = warehouse.table_ref(OPS_SCHEMA, HEALTH.name)
     # one row per workspace: reading them all is cheap and portable (no list parameters across backends)
     previous = {row["workspace_id"]: row for row in warehouse.query(f"select workspace_id, last_success_at from {ref}")}
-    rows = health_rows(results, previous, run_id, now, tokens, warning_days)
+    rows = health_rows(results, previous, run_id, now, tokens, warning_days, scrub)
     warehouse.replace_rows(HEALTH, ["workspace_id"], rows)
     return rows
 

@@ -8,8 +8,18 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-WORKSPACE_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
-AD_ACCOUNT_ID = re.compile(r"^act_[0-9]{1,20}$")
+# Checked with fullmatch everywhere: `$` would also match before a trailing newline ("acme\n").
+WORKSPACE_ID = re.compile(r"[a-z0-9_-]{1,64}")
+AD_ACCOUNT_ID = re.compile(r"act_[0-9]{1,20}")
+# A name in the secret store (the intersection of what the local store and Secret Manager accept).
+TOKEN_SECRET = re.compile(r"[A-Za-z0-9_-]{1,255}")
+
+
+def check_workspace_id(value: object) -> str:
+    """`value` if it is a workspace id (`[a-z0-9_-]{1,64}`, nothing else: no trailing newline); else ValueError."""
+    if not isinstance(value, str) or not WORKSPACE_ID.fullmatch(value):
+        raise ValueError(f"workspace id {value!r} must match [a-z0-9_-]{{1,64}}")
+    return value
 
 
 class WorkspaceStatus(StrEnum):
@@ -28,11 +38,18 @@ class MetaConnection(BaseModel):
     @field_validator("ad_accounts")
     @classmethod
     def _accounts(cls, v: list[str]) -> list[str]:
-        bad = [a for a in v if not AD_ACCOUNT_ID.match(a)]
+        bad = [a for a in v if not AD_ACCOUNT_ID.fullmatch(a)]
         if bad:
             raise ValueError(f"ad account ids must look like act_123: {bad}")
         if len(set(v)) != len(v):
             raise ValueError(f"duplicate ad account ids: {v}")
+        return v
+
+    @field_validator("token_secret")
+    @classmethod
+    def _secret_name(cls, v: str) -> str:
+        if not TOKEN_SECRET.fullmatch(v):
+            raise ValueError(f"token secret name {v!r} must match [A-Za-z0-9_-]{{1,255}}")
         return v
 
 
@@ -48,9 +65,7 @@ class Workspace(BaseModel):
     @field_validator("id")
     @classmethod
     def _id(cls, v: str) -> str:
-        if not WORKSPACE_ID.match(v):
-            raise ValueError(f"workspace id {v!r} must match [a-z0-9_-]{{1,64}}")
-        return v
+        return check_workspace_id(v)
 
     @model_validator(mode="after")
     def _deletion_timestamp(self) -> Workspace:

@@ -4,6 +4,7 @@ import importlib.metadata
 import json
 import os
 import sys
+import uuid
 from collections.abc import Mapping
 from datetime import date
 from functools import cached_property
@@ -16,12 +17,17 @@ from packaging import version
 from pydantic import field_validator
 
 from orchestration.resources import RegistryResource, WarehouseResource
-from orchestration.settings import Settings
+from orchestration.settings import Settings, get_settings, prepare_home
 from workspaces import WorkspaceStatus
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+# dbt writes its manifest here and each run's artefacts and logs under runs/: under SENTRUM_HOME, never inside the
+# repository (a read-only install; and run results and logs name workspaces, so the retention sweep must reach them).
+_settings = get_settings()
+prepare_home(_settings)  # owner-only (0700) when it is created here, as by the CLI
+DBT_DIR = _settings.dbt_dir
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=DBT_DIR / "target")
 
 
 class SentrumDbtTranslator(DagsterDbtTranslator):
@@ -40,6 +46,9 @@ class SentrumDbtTranslator(DagsterDbtTranslator):
 
 
 class SentrumDbtCliResource(DbtCliResource):
+    # Each invocation's target and log folder is `<runs_dir>/<run id>-<n>` (dbt_run_path).
+    runs_dir: str = str(DBT_DIR / "runs")
+
     @cached_property
     def _cli_version(self) -> version.Version:
         # dagster-dbt asks `dbt --version` in a subprocess on every run (~5 s here); the pinned package says the same.
@@ -53,7 +62,20 @@ def _dbt_executable() -> str:
 
 
 def dbt_resource(settings: Settings) -> SentrumDbtCliResource:
-    return SentrumDbtCliResource(project_dir=dbt_project, target=settings.warehouse, dbt_executable=_dbt_executable())
+    return SentrumDbtCliResource(
+        project_dir=dbt_project,
+        target=settings.warehouse,
+        dbt_executable=_dbt_executable(),
+        runs_dir=str(settings.dbt_dir / "runs"),
+    )
+
+
+def dbt_run_path(runs_dir: str | Path, run_id: str) -> Path:
+    """A dbt invocation's target and log folder (dbt's DBT_TARGET_PATH and DBT_LOG_PATH): one per invocation, named
+    after the Dagster run so that the retention sweep can remove a run's artefacts with the run."""
+    root = Path(runs_dir)
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return root / f"{run_id}-{uuid.uuid4().hex[:7]}"
 
 
 def _project_files_newer_than(path: Path) -> bool:
@@ -74,6 +96,8 @@ def ensure_manifest() -> Path:
     or older than the project's files, so a fresh clone and an edited model both load without a manual step."""
     if _project_files_newer_than(dbt_project.manifest_path):
         # dagster-dbt's own preparer builds a DbtCliResource that looks for `dbt` on PATH only; use ours.
+        for folder in (DBT_DIR, dbt_project.target_path):
+            folder.mkdir(exist_ok=True, mode=0o700)
         SentrumDbtCliResource(project_dir=dbt_project, dbt_executable=_dbt_executable()).cli(
             ["parse", "--quiet"], target_path=dbt_project.target_path
         ).wait()
@@ -132,7 +156,10 @@ def sentrum_dbt(
     with warehouse.dbt_env() as env:
         # dagster-dbt hands os.environ to the dbt process and has no env parameter; profiles.yml reads these.
         os.environ.update(env)
-        yield from dbt.cli(args, context=context).stream()
+        # where dagster-dbt looks for the partial parse file to reuse (the manifest's folder)
+        os.environ["DBT_TARGET_PATH"] = str(dbt_project.target_path)
+        target_path = dbt_run_path(dbt.runs_dir, context.run_id)
+        yield from dbt.cli(args, context=context, target_path=target_path).stream()
 
 
 defs = dg.Definitions(assets=[sentrum_dbt])

@@ -13,6 +13,7 @@ import dagster as dg
 from pydantic import field_validator
 
 from insights_jobs import AccountResult, Window, WorkspaceJob, WorkspaceResult, extract_workspaces
+from insights_jobs.errors import redact, register_secret
 from orchestration.partitions import workspaces_partitions
 from orchestration.resources import (
     MetaApiResource,
@@ -21,7 +22,7 @@ from orchestration.resources import (
     WarehouseResource,
     WarehouseSink,
 )
-from secret_store import SecretStoreError
+from secret_store import SecretNotFound, SecretStoreError
 from warehouse import ALL_TABLES
 from workspaces import Workspace
 from workspaces.health import HEALTH, describe_token, record_health
@@ -53,10 +54,48 @@ class ExtractWindowConfig(dg.Config):
         return Window(date.fromisoformat(self.start), date.fromisoformat(self.end))
 
 
-def _failed(workspace: Workspace, reason: str, reconnect: bool = False) -> WorkspaceResult:
+def _failed(workspace: Workspace, reason: str, reconnect: bool = False, action: str | None = None) -> WorkspaceResult:
     result = WorkspaceResult(workspace.id, reconnect_needed=reconnect)
     accounts = workspace.meta.ad_accounts or ["-"]
-    result.accounts = [AccountResult(a, error=reason, action="stop_workspace" if reconnect else None) for a in accounts]
+    verdict = "stop_workspace" if reconnect else action
+    result.accounts = [AccountResult(a, error=reason, action=verdict) for a in accounts]
+    return result
+
+
+class RedactingLog:
+    """The run's logger, with every message scrubbed of the tokens this process uses (Meta may echo a token in an
+    error message; the extractor's messages reach the Dagster event log through here)."""
+
+    def __init__(self, log) -> None:
+        self._log = log
+
+    def _emit(self, level: str, msg: object, *args: object, **kwargs: object) -> None:
+        text = str(msg) % args if args else str(msg)
+        getattr(self._log, level)(redact(text))
+
+    def debug(self, msg: object, *args: object, **kwargs: object) -> None:
+        self._emit("debug", msg, *args)
+
+    def info(self, msg: object, *args: object, **kwargs: object) -> None:
+        self._emit("info", msg, *args)
+
+    def warning(self, msg: object, *args: object, **kwargs: object) -> None:
+        self._emit("warning", msg, *args)
+
+    def error(self, msg: object, *args: object, **kwargs: object) -> None:
+        self._emit("error", msg, *args)
+
+    def exception(self, msg: object, *args: object, **kwargs: object) -> None:
+        self._emit("error", msg, *args)
+
+
+def _scrub(result: WorkspaceResult, token: str | None) -> WorkspaceResult:
+    """Every message of a result without the workspace's token (and any other this process knows)."""
+    for a in result.accounts:
+        if a.error:
+            a.error = redact(a.error, token)
+        for s in a.failed_slices:
+            s.message = redact(s.message, token)
     return result
 
 
@@ -120,12 +159,22 @@ def meta_extract(
             context.log.warning(f"{key}: status {ws.status.value}, skipped")
             continue
         try:
-            jobs.append((ws, store.get(ws.meta.token_secret)))
+            token = store.get(ws.meta.token_secret)
+        except SecretNotFound:
+            # the customer's token is gone (disconnected, never stored): only the customer can give a new one
+            results.append(_failed(ws, "no Meta token stored for this workspace (reconnect needed)", reconnect=True))
+            continue
         except SecretStoreError as exc:
-            results.append(_failed(ws, f"no usable token in the secret store ({exc})", reconnect=True))
+            # the store itself is unreadable (key file, damaged file): the operator's to fix, not the customer's
+            context.log.error(f"secret store unreadable: {exc}")
+            reason = f"operator error, not the customer's: the secret store is unreadable ({exc})"
+            results.append(_failed(ws, reason, action="config"))
+            continue
+        register_secret(token)
+        jobs.append((ws, token))
 
     # The tokens' expiry and data-access expiry (debug_token), so a customer is asked to reconnect before it fails.
-    tokens = meta.inspect_tokens({ws.id: token for ws, token in jobs})
+    token_health = meta.inspect_tokens({ws.id: token for ws, token in jobs})
     with warehouse.open() as wh:
         wh.ensure_raw()
         sink = WarehouseSink(wh)
@@ -138,10 +187,18 @@ def meta_extract(
             extract_config,
             governor=meta.governor(),
             window=window,
-            log=context.log,
+            log=RedactingLog(context.log),
         )
+        secrets = {ws.id: token for ws, token in jobs}
+        results = [_scrub(r, secrets.get(r.workspace_id)) for r in results]
         rows = record_health(
-            wh, results, context.run_id, datetime.now(UTC), tokens=tokens, warning_days=meta.token_warning_days
+            wh,
+            results,
+            context.run_id,
+            datetime.now(UTC),
+            tokens=token_health,
+            warning_days=meta.token_warning_days,
+            scrub=redact,
         )
         health = {row["workspace_id"]: row for row in rows}
 

@@ -1,32 +1,64 @@
 """Retention: the daily deletion sweep (with its proof), the 30-day promise as a check, and exports. Thin: the
-work is in retention/."""
+work is in retention/ (warehouse, secrets, exports) and orchestration/history.py (Dagster's own records).
+
+Dagster keeps every run's config and events, so the sweep never writes a swept workspace's id there: its logs and
+metadata name workspaces by their audit digest (`workspace_ref`)."""
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+from pydantic import field_validator
 
+from orchestration.history import scrub_workspace_history, workspace_markers
 from orchestration.partitions import WORKSPACES
 from orchestration.resources import RegistryResource, SecretStoreResource, WarehouseResource
-from retention import AUDIT_LOG, due_for_sweep, export_workspace, overdue_requests, sweep_workspace
-from workspaces import WorkspaceNotFound
+from retention import (
+    AUDIT_LOG,
+    ExportRefused,
+    SweepRefused,
+    export_workspace,
+    overdue_requests,
+    plan_sweep,
+    request_deletion,
+    sweep_workspace,
+    swept_refs,
+)
+from workspaces import check_workspace_id
 
 AUDIT_KEY = dg.AssetKey(["ops", AUDIT_LOG.name])
 
 
 class SweepConfig(dg.Config):
     dry_run: bool = False
-    # Sweep (or re-verify) this workspace even if it has left the registry; empty: every deletion request.
+    # Sweep this one workspace: one whose deletion was requested, or one an earlier sweep removed (re-verify).
+    # Empty: every workspace whose deletion was requested.
     workspace: str | None = None
+    # The explicit override: sweep `workspace` although its deletion was not requested. Needs `confirm` = the id.
+    force: bool = False
+    confirm: str | None = None
+
+    @field_validator("workspace")
+    @classmethod
+    def _workspace_id(cls, v: str | None) -> str | None:
+        return None if v is None else check_workspace_id(v)
 
 
 class ExportConfig(dg.Config):
     workspace: str
-    out: str | None = None  # default: <SENTRUM_HOME>/exports/<workspace>/<timestamp>
+    # A folder name under <SENTRUM_HOME>/exports/<workspace>/ (default: the UTC time); never a path elsewhere.
+    out: str | None = None
+
+    @field_validator("workspace")
+    @classmethod
+    def _workspace_id(cls, v: str) -> str:
+        return check_workspace_id(v)
 
 
 class RetentionPaths(dg.ConfigurableResource):
     exports_dir: str
+    # dbt's manifest and per-run artefacts (orchestration/assets/dbt.py); the sweep removes what names a workspace
+    dbt_dir: str | None = None
 
 
 @dg.asset(
@@ -34,7 +66,8 @@ class RetentionPaths(dg.ConfigurableResource):
     group_name="ops",
     kinds={"python"},
     description="Deletion sweep: every row of each workspace whose deletion was requested, in every table with a "
-    "workspace_id column (from the catalog), its token, exports and partition; one audit row per sweep.",
+    "workspace_id column (from the catalog), its access schema, token, exports, partition and Dagster history; the "
+    "DuckDB file rebuilt without them; one audit row per workspace.",
 )
 def retention_sweep(
     context: dg.AssetExecutionContext,
@@ -45,13 +78,7 @@ def retention_sweep(
     retention_paths: RetentionPaths,
 ) -> dg.MaterializeResult:
     reg, store = registry.get(), secrets.get()
-    if config.workspace:
-        try:
-            targets = [(config.workspace, reg.get(config.workspace))]
-        except WorkspaceNotFound:
-            targets = [(config.workspace, None)]  # already swept and gone from the registry: re-verify
-    else:
-        targets = [(w.id, w) for w in due_for_sweep(reg.list())]
+    dbt_dir = Path(retention_paths.dbt_dir) if retention_paths.dbt_dir else None
 
     def remove_partition(workspace_id: str) -> bool:
         if context.instance.has_dynamic_partition(WORKSPACES, workspace_id):
@@ -59,35 +86,56 @@ def retention_sweep(
         return not context.instance.has_dynamic_partition(WORKSPACES, workspace_id)
 
     reports = []
+    compacted = False
     with warehouse.open() as wh:
-        for workspace_id, ws in targets:
+        try:
+            targets = plan_sweep(
+                reg.list(),
+                swept_refs(wh),
+                config.workspace,
+                force=config.force,
+                confirm=config.confirm,
+                dry_run=config.dry_run,
+            )
+        except SweepRefused as exc:
+            raise dg.Failure(f"sweep refused, nothing deleted: {exc}", allow_retries=False) from None
+        for target in targets:
+            ws = target.workspace
+            if target.forced and ws is not None:
+                ws = request_deletion(reg, ws.id)  # recorded first: a crash mid-sweep leaves it due, not active
+            markers = workspace_markers(target.workspace_id, ws, reg.list())
             report = sweep_workspace(
                 wh,
-                workspace_id,
+                target.workspace_id,
                 requested_at=ws.deletion_requested_at if ws else None,
                 secrets=store if ws else None,
                 token_secret=ws.meta.token_secret if ws else None,
                 exports_root=Path(retention_paths.exports_dir),
                 remove_partition=remove_partition,
+                scrub_history=lambda _id, m=markers: scrub_workspace_history(
+                    context.instance, m, skip_run_ids=[context.run_id], dbt_dir=dbt_dir
+                ),
                 registry=reg if ws else None,
                 dry_run=config.dry_run,
+                forced=target.forced,
                 run_id=context.run_id,
             )
-            context.log.info(report.describe())
+            context.log.info(report.describe(label=f"workspace {report.ref}"))
             reports.append(report)
-    text = "\n".join(r.describe() for r in reports)
-    failed = [r.workspace_id for r in reports if not r.dry_run and not r.verified]
+        if any(not r.dry_run and (r.total_deleted or r.access_schema_dropped) for r in reports):
+            compacted = wh.compact()  # the deleted rows' bytes leave the DuckDB file
+    text = "\n".join(r.describe(label=f"workspace {r.ref}") for r in reports)
+    failed = [r.ref for r in reports if not r.dry_run and not r.verified]
     if failed:
-        raise dg.Failure(
-            f"verification found rows left for {failed}; the next sweep retries\n{text}", allow_retries=False
-        )
+        raise dg.Failure(f"verification failed for {failed}; the next sweep retries\n{text}", allow_retries=False)
     return dg.MaterializeResult(
         metadata={
             "report": dg.MetadataValue.text(text),
             "dry_run": config.dry_run,
-            "workspaces": [r.workspace_id for r in reports],
-            "rows_deleted": {r.workspace_id: r.total_deleted for r in reports},
-            "verified": [r.workspace_id for r in reports if r.verified],
+            "workspaces": [r.ref for r in reports],
+            "rows_deleted": {r.ref: r.total_deleted for r in reports},
+            "verified": [r.ref for r in reports if r.verified],
+            "warehouse_compacted": compacted,
         }
     )
 
@@ -102,7 +150,7 @@ def build_deletion_check(sla_days: int) -> dg.AssetChecksDefinition:
         with warehouse.open() as wh:
             wh.ensure_table(AUDIT_LOG)
             rows = wh.query(
-                f"select workspace_id, swept_at, verification from {wh.table_ref(AUDIT_LOG.schema, AUDIT_LOG.name)}"
+                f"select workspace_ref, swept_at, verification from {wh.table_ref(AUDIT_LOG.schema, AUDIT_LOG.name)}"
             )
         overdue = overdue_requests(registry.get().list(), rows, datetime.now(UTC), timedelta(days=sla_days))
         return dg.AssetCheckResult(passed=not overdue, metadata={"overdue_requests": overdue})
@@ -114,12 +162,13 @@ def build_deletion_check(sla_days: int) -> dg.AssetChecksDefinition:
 def export_workspace_op(
     context: dg.OpExecutionContext, config: ExportConfig, warehouse: WarehouseResource, retention_paths: RetentionPaths
 ) -> None:
-    out = Path(config.out) if config.out else (
-        Path(retention_paths.exports_dir) / config.workspace / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    )  # fmt: skip
     with warehouse.open() as wh:
-        manifest = export_workspace(wh, config.workspace, out)
-    context.log.info(f"exported {manifest['total_rows']} rows in {len(manifest['files'])} file(s) to {out}")
+        try:
+            export = export_workspace(wh, config.workspace, Path(retention_paths.exports_dir), config.out)
+        except ExportRefused as exc:
+            raise dg.Failure(str(exc), allow_retries=False) from None
+    manifest = export.manifest
+    context.log.info(f"exported {manifest['total_rows']} rows in {len(manifest['files'])} file(s) to {export.path}")
 
 
 @dg.job(name="export_workspace", description="Export one workspace's data (config: workspace, out).")

@@ -28,15 +28,14 @@ def _all_equal_truth(run, scenario: Scenario, window=OCTOBER, reports=None) -> N
             assert problems == {}, (account_id, problems)
 
 
-def _only_read_only_requests(server: SandboxServer) -> None:
+def _only_read_only_requests(server: SandboxServer, graph_url: str) -> None:
     records = server.requests
     assert records
     assert not [r for r in records if r.kind == "write_attempt"]
     for r in records:
-        # Every request, batch items included, is in the read-only set the client's guard allows.
+        # Every request, batch items included, with all its parameters, is in the client guard's allow-list.
         node = r.path.strip("/").split("/", 1)[1] if "/" in r.path.strip("/") else ""
-        params = {"batch": r.params["batch"]} if r.kind == "batch" else None
-        check_read_only(r.method, tuple(node.split("/")) if node else (), params)
+        check_read_only(r.method, tuple(node.split("/")) if node else (), r.params, graph_url=graph_url)
         assert r.method == "GET" or r.kind in ("batch", "insights_async"), r
 
 
@@ -47,13 +46,14 @@ def test_every_report_equals_the_truth_under_faults_and_a_tight_budget(demo: Sce
     ) as server:
         run = extract(server, demo, fast_config(server.url, usage_window_s=2.0), gov=governor(2.0))
         stats = server.stats()
+        graph_url = server.url
 
     assert [r.workspace_id for r in run.results] == ["acme", "globex", "initech"]
     for r in run.results:
         assert r.ok, r.errors
         assert not r.failed_slices
     _all_equal_truth(run, demo)
-    _only_read_only_requests(server)
+    _only_read_only_requests(server, graph_url)
 
     # The faults happened, and the extractor coped: failed runs were split, stuck runs resubmitted.
     jobs = Counter()

@@ -18,6 +18,7 @@ from retention import (
     request_deletion,
     sweep_workspace,
     verify_deleted,
+    workspace_ref,
 )
 from secret_store import LocalSecretStore
 from warehouse import BatchKey, DuckDBWarehouse
@@ -95,9 +96,12 @@ def test_sweep_deletes_everything_of_one_workspace_with_proof(world):
     assert not (exports / "acme").exists()
     assert [w.id for w in reg.list()] == ["globex", "initech"]
     [audit] = wh.query(f"select * from {wh.table_ref('ops', AUDIT_LOG.name)}")
-    assert audit["workspace_id"] == "acme" and audit["verification"] == "passed" and audit["secret_deleted"]
+    assert audit["workspace_ref"] == workspace_ref("acme") and audit["verification"] == "passed"
+    assert audit["secret_deleted"] and json.loads(audit["problems"]) == []
     assert json.loads(audit["rows_deleted"])["raw.meta_insights"] == 3
     assert audit["rows_deleted_total"] == report.total_deleted and "EAAB" not in json.dumps(audit, default=str)
+    # the proof names the workspace by digest only: the id itself is nowhere in the row
+    assert "acme" not in json.dumps(audit, default=str)
 
 
 class CrashingWarehouse:
@@ -130,8 +134,8 @@ def test_a_sweep_killed_mid_way_completes_and_verifies_when_run_again(world):
     # sweeping an already swept workspace is a no-op that still verifies (and leaves another audit row)
     again = sweep_workspace(wh, "globex", requested_at=None)
     assert again.verified and again.total_deleted == 0
-    audit = wh.query(f"select verification from {wh.table_ref('ops', AUDIT_LOG.name)} where workspace_id = @w",
-                     {"w": "globex"})  # fmt: skip
+    audit = wh.query(f"select verification from {wh.table_ref('ops', AUDIT_LOG.name)} where workspace_ref = @w",
+                     {"w": workspace_ref("globex")})  # fmt: skip
     assert [a["verification"] for a in audit] == ["passed", "passed"]
 
 
@@ -148,8 +152,9 @@ def test_dry_run_changes_nothing(world):
 
 def test_export_holds_exactly_the_workspace_rows(world, tmp_path):
     wh, *_ = world
-    out = tmp_path / "export"
-    manifest = export_workspace(wh, "globex", out)
+    export = export_workspace(wh, "globex", tmp_path / "exports", "first")
+    out, manifest = export.path, export.manifest
+    assert out == (tmp_path / "exports" / "globex" / "first").resolve()
     files = {f["table"]: f for f in manifest["files"]}
     assert files["raw.meta_insights"]["rows"] == 4 and files["marts.added_later"]["rows"] == 1
     assert "marts.added_later_view" not in files
@@ -178,7 +183,7 @@ def test_overdue_requests():
                     meta=MetaConnection(token_secret="t"))  # fmt: skip
     new = old.model_copy(update={"id": "b", "deletion_requested_at": now - timedelta(days=1)})
     assert overdue_requests([old, new], [], now, timedelta(days=7)) == {"a": old.deletion_requested_at.isoformat()}
-    swept = [{"workspace_id": "a", "swept_at": now - timedelta(days=8), "verification": "passed"}]
+    swept = [{"workspace_ref": workspace_ref("a"), "swept_at": now - timedelta(days=8), "verification": "passed"}]
     assert overdue_requests([old, new], swept, now, timedelta(days=7)) == {}
-    failed = [{"workspace_id": "a", "swept_at": now - timedelta(days=8), "verification": "failed"}]
+    failed = [{"workspace_ref": workspace_ref("a"), "swept_at": now - timedelta(days=8), "verification": "failed"}]
     assert "a" in overdue_requests([old, new], failed, now, timedelta(days=7))

@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 
 from warehouse import LAYERS, MANIFEST, OPS_SCHEMA, RAW_TABLES, BatchKey, Table, TableInfo, WarehouseError
+from warehouse.access import access_schema_name
 
 D1, D2, D3 = date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)
 T0 = datetime(2026, 11, 4, 5, 6, 7, 123456, tzinfo=UTC)
@@ -344,3 +345,22 @@ def test_concurrent_batches_from_many_threads_lose_nothing(wh):
     wh.flush()
     assert len(visible(wh)) == 16 * 15
     assert len(wh.query(f"select batch_id from {wh.table_ref('raw', 'meta_batches')}")) == 16
+
+
+@pytest.mark.parametrize("workspace_id", ["acme-eu", "-" * 64, "_" * 64, "a" + "-_" * 31 + "b"])
+def test_access_layers_of_any_id_are_walked_and_dropped(wh, backend, workspace_id):
+    """An id of 64 `-`/`_` escapes to 128 characters; its access layer's name still fits what the catalog walk
+    addresses (the retention sweep walks it), and the sweep can drop it."""
+    layer = access_schema_name(workspace_id)
+    fact = Table("fct_x", (("workspace_id", "string"), ("n", "int64")), schema=layer)
+    wh.ensure_table(fact)
+    wh.append_rows(fact, [{"workspace_id": workspace_id, "n": 1}, {"workspace_id": "other", "n": 2}])
+    found = {(t.schema, t.name) for t in wh.tables_with_column("workspace_id")}
+    assert (layer, "fct_x") in found
+    assert wh.count_rows(TableInfo(layer, "fct_x"), workspace_id) == 1
+    assert wh.drop_access_schema(workspace_id) and not wh.drop_access_schema(workspace_id)
+    assert layer not in {t.schema for t in wh.tables_with_column("workspace_id")}
+    assert wh.count_rows(TableInfo("raw", "meta_insights"), workspace_id) == 0  # the rest is untouched
+    # DuckDB rebuilds its file; BigQuery has nothing to rewrite (time travel and fail-safe expire deleted rows)
+    assert wh.compact() is (backend == "duckdb")
+    assert {t.name for t in wh.tables_with_column("workspace_id")} >= {"meta_insights", "meta_batches"}

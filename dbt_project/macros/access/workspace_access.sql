@@ -2,7 +2,8 @@
     The per-workspace access layer: for each active workspace, a schema (DuckDB) / dataset (BigQuery) holding one view
     per mart, filtered on that workspace_id. Analysts and the app read their workspace's views, never the marts.
 
-    - DuckDB: schema `ws_<escaped id>` (escaping below), e.g. ws_acme.fct_ad_insights_daily, ws_acme_heu for `acme-eu`.
+    - DuckDB: schema `ws_<escaped id>` (escaping below), e.g. ws_acme.fct_ad_insights_daily, ws_acme_heu for `acme-eu`;
+      an id whose escaped form would pass 128 characters gets a shortened name with a digest (below).
     - BigQuery: dataset `<prefix>ws_<escaped id>` (dataset names allow only letters, digits and underscores, so `_` is
       written `__` and `-` is written `_h`, which keeps two different ids from sharing a dataset), e.g.
       sentrum_ws_acme, sentrum_ws_acme_heu for `acme-eu`, sentrum_ws_acme__eu for `acme_eu`. The dataset is
@@ -101,7 +102,7 @@
     {%- set ids = [] -%}
     {%- for item in value -%}
         {%- set workspace_id = item | string -%}
-        {%- if item is none or not modules.re.match('^[a-z0-9_-]{1,64}$', workspace_id) -%}
+        {%- if item is none or not modules.re.fullmatch('[a-z0-9_-]{1,64}', workspace_id) -%}
             {{ exceptions.raise_compiler_error(
                 "invalid workspace id '" ~ workspace_id ~ "': workspace ids match [a-z0-9_-]{1,64}"
             ) }}
@@ -135,11 +136,29 @@
 
 {#
     Schema / dataset names are plain identifiers on every backend (BigQuery datasets allow no hyphen, and the retention
-    sweep's catalog walk addresses only plain identifiers): an id's `_` is written `__` and `-` is written `_h`, which
-    keeps two different ids from sharing a name (`acme-eu` -> ws_acme_heu, `acme_eu` -> ws_acme__eu).
+    sweep's catalog walk addresses only plain identifiers of at most 128 characters): an id's `_` is written `__` and
+    `-` is written `_h`, which keeps two different ids from sharing a name (`acme-eu` -> ws_acme_heu, `acme_eu` ->
+    ws_acme__eu). Escaping can double an id's length (64 `-` -> 128 characters), so a name that would pass 128
+    characters is cut instead: the escaped id's start (at most 91 characters, never inside an escape), then `_x`, then
+    the MD5 of the whole id (32 hex digits). `_x` never follows a whole escape in the short form (an escape is `__`
+    or `_h`), so a long id's name cannot equal a short id's, and two long ids share a name only if their MD5s
+    collide. warehouse/access.py computes the same names (the retention sweep drops a deleted workspace's schema).
 #}
 {% macro access_schema_suffix(workspace_id) -%}
-    {{ return('ws_' ~ (workspace_id | replace('_', '__') | replace('-', '_h'))) }}
+    {%- set escaped = workspace_id | replace('_', '__') | replace('-', '_h') -%}
+    {%- if (escaped | length) + 3 <= 128 -%}
+        {{ return('ws_' ~ escaped) }}
+    {%- endif -%}
+    {%- set state = namespace(prefix='', full=false) -%}
+    {%- for char in workspace_id -%}
+        {%- set piece = '__' if char == '_' else ('_h' if char == '-' else char) -%}
+        {%- if not state.full and (state.prefix | length) + (piece | length) <= 91 -%}
+            {%- set state.prefix = state.prefix ~ piece -%}
+        {%- else -%}
+            {%- set state.full = true -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return('ws_' ~ state.prefix ~ '_x' ~ local_md5(workspace_id)) }}
 {%- endmacro %}
 
 {% macro default__access_schema_name(workspace_id) -%}
@@ -207,7 +226,7 @@
     {%- if readers -%}
         {%- set principals = [] -%}
         {%- for reader in readers -%}
-            {%- if not modules.re.match('^(user|group|serviceAccount|domain):[A-Za-z0-9@._-]+$', reader) -%}
+            {%- if not modules.re.fullmatch('(user|group|serviceAccount|domain):[A-Za-z0-9@._-]+', reader) -%}
                 {{ exceptions.raise_compiler_error("invalid reader '" ~ reader ~ "' for workspace " ~ workspace_id) }}
             {%- endif -%}
             {%- do principals.append('"' ~ reader ~ '"') -%}

@@ -43,7 +43,7 @@
 {# A var value (a string, or a date when YAML parsed it as one) as a datetime.date; anything else fails loudly. #}
 {% macro parse_iso_date(value, name) -%}
     {%- set text = value | string | trim -%}
-    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', text) -%}
+    {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', text) -%}
         {{ exceptions.raise_compiler_error(name ~ " must be an ISO date (YYYY-MM-DD), not '" ~ text ~ "'") }}
     {%- endif -%}
     {{ return(modules.datetime.datetime.strptime(text, '%Y-%m-%d').date()) }}
