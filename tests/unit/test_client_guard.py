@@ -20,6 +20,10 @@ GRAPH = "https://graph.facebook.com"
         ("POST", (), {"batch": [{"method": "GET", "relative_url": "1/?fields=id"}]}),
         ("POST", (), {"batch": json.dumps([{"method": "GET", "relative_url": "1/"}, {"relative_url": "2/"}])}),
         ("POST", (), {"batch": [{"method": "GET", "relative_url": "v26.0/1234?fields=id%2Casync_status"}]}),
+        # token health (meta-marketing-api.md section 8)
+        ("GET", ("debug_token",), {"input_token": "x"}),
+        ("GET", ("me", "permissions"), None),
+        ("GET", ("me", "adaccounts"), {"fields": "id,account_id", "limit": 100, "after": "c"}),
     ],
 )
 def test_read_only_set_is_allowed(method, path, params):
@@ -39,7 +43,12 @@ HOSTILE = {
     ),
     "an unknown GET param": dict(method="GET", path=("act_1",), params={"fields": "id", "redirect": "x"}),
     "a GET of an edge we never read": dict(method="GET", path=("act_1", "users"), params=None),
-    "a GET of me/adaccounts": dict(method="GET", path=("me", "adaccounts"), params=None),
+    "a GET of me/accounts (pages, not ad accounts)": dict(method="GET", path=("me", "accounts"), params=None),
+    "a POST to me/permissions (a revoke)": dict(method="POST", path=("me", "permissions"), params=None),
+    "a DELETE of me/permissions": dict(method="DELETE", path=("me", "permissions"), params=None),
+    "debug_token with an unknown param": dict(
+        method="GET", path=("debug_token",), params={"input_token": "x", "method": "delete"}
+    ),
     "an insights POST on a report run": dict(method="POST", path=("1234", "insights"), params=None),
     "a lookalike of the insights edge": dict(method="POST", path=("act_1", "insights_extra"), params=None),
     "X-HTTP-Method-Override": dict(
