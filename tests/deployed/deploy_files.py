@@ -126,9 +126,7 @@ def camel_to_snake(name: str) -> str:
 def snake_keys(node: Any) -> Any:
     """Helm's camelCase values in dagster.yaml's snake_case, recursively (tag limit values keep their own keys)."""
     if isinstance(node, dict):
-        return {
-            (k if k == "applyLimitPerUniqueValue" else camel_to_snake(k)): snake_keys(v) for k, v in node.items()
-        }
+        return {(k if k == "applyLimitPerUniqueValue" else camel_to_snake(k)): snake_keys(v) for k, v in node.items()}
     if isinstance(node, list):
         return [snake_keys(v) for v in node]
     return node

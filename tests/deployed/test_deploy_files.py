@@ -19,7 +19,6 @@ from dagster._serdes.config_class import ConfigurableClassData, class_from_code_
 
 from tests.deployed.deploy_files import (
     DEPLOY,
-    DOCKERFILE,
     REPO,
     WORKSPACE,
     camel_to_snake,
@@ -73,7 +72,7 @@ def test_image_is_python_311_slim_with_the_locked_dependencies_and_a_non_root_us
     # the last USER (the one containers run as) is the service user created in the image, not root
     users = [i.args for i in ins if i.keyword == "USER"]
     assert users and users[-1] not in ("root", "0")
-    assert any(i.keyword == "RUN" and f"useradd" in i.args and users[-1] in i.args for i in ins)
+    assert any(i.keyword == "RUN" and "useradd" in i.args and users[-1] in i.args for i in ins)
     keywords = [i.keyword for i in ins]
     assert keywords.index("USER") < keywords.index("CMD")
 
