@@ -219,6 +219,8 @@ def test_helm_values_say_what_deploy_dagster_yaml_says():
         converted = snake_keys(daemon[helm_key])
         assert set(converted) <= set(schema[key].config_type.fields), helm_key
         assert converted == instance[key], helm_key
+    pg = instance["storage"]["postgres"]["postgres_db"]
+    assert values["postgresql"]["postgresqlScheme"] == pg["scheme"]
     concurrency = dict(values["concurrency"])
     assert concurrency.pop("enabled") is True
     assert snake_keys(concurrency) == instance["concurrency"]
