@@ -15,7 +15,7 @@ import dagster as dg
 import pytest
 
 from graph_sandbox import SandboxServer, Scenario
-from tests.deployed.night import Night, run_night
+from tests.deployed.night import HELD_ACCOUNT, AccountGate, Night, run_night
 from tests.deployed.postgres import PostgresServer, start_postgres
 from tests.deployed.stack import make_stack
 
@@ -33,9 +33,17 @@ def postgres(tmp_path_factory) -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    # Latency per call stretches an account's extraction to seconds, so a kill lands between two accounts.
-    with SandboxServer(Scenario("demo", 42), job_seconds=0.3, latency_ms=40) as server:
+def gate() -> Iterator[AccountGate]:
+    gate = AccountGate(HELD_ACCOUNT)
+    try:
+        yield gate
+    finally:
+        gate.open()  # no sandbox thread stays parked
+
+
+@pytest.fixture(scope="module")
+def sandbox(gate) -> Iterator[SandboxServer]:
+    with SandboxServer(Scenario("demo", 42), job_seconds=0.3, fault_hook=gate.hook) as server:
         yield server
 
 
@@ -51,7 +59,7 @@ def _register(env: dict[str, str], sandbox: SandboxServer) -> None:
 
 
 @pytest.fixture(scope="module")
-def deployed(postgres, sandbox, tmp_path_factory) -> Iterator[tuple[Night, Path, SandboxServer]]:
+def deployed(postgres, sandbox, gate, tmp_path_factory) -> Iterator[tuple[Night, Path, SandboxServer]]:
     """The night, and the SENTRUM_HOME it wrote (DuckDB warehouse, registry, secrets)."""
     base = tmp_path_factory.mktemp("deployed")
     home = base / "home"
@@ -73,7 +81,7 @@ def deployed(postgres, sandbox, tmp_path_factory) -> Iterator[tuple[Night, Path,
     with mock.patch.dict(os.environ, dagster_env):
         instance = dg.DagsterInstance.from_config(str(stack.dagster_home))
         try:
-            night = run_night(stack, instance, list(WORKSPACES))
+            night = run_night(stack, instance, list(WORKSPACES), gate)
         finally:
             stack.stop()
             instance.dispose()

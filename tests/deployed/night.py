@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,12 +20,15 @@ from pathlib import Path
 
 import dagster as dg
 
+from graph_sandbox import CallInfo
 from orchestration.jobs import EXTRACT_JOB, MARTS_JOB
 from tests.deployed.deploy_files import WORKSPACE
 from tests.deployed.stack import Stack
 
 NIGHT_TIMEOUT_S = 540
 KILLED_WORKSPACE = "acme"  # two ad accounts, extracted one after the other (SENTRUM_EXTRACT_CONCURRENCY=1)
+HELD_ACCOUNT = "act_1002"  # acme's second account: held by the sandbox until the run has been killed
+GATE_TIMEOUT_S = 300
 PID_MESSAGE = re.compile(r"Started process for run \(pid: (\d+)\)")
 # insights_jobs logs this line when an account's batches are committed (account_runner.py)
 ACCOUNT_DONE = re.compile(rf"^{KILLED_WORKSPACE}/(act_\d+): .* rows, [1-9]\d* batches")
@@ -66,6 +70,25 @@ class Night:
 
     def jobs(self, name: str) -> list[dg.DagsterRun]:
         return sorted((r for r in self.runs if r.job_name == name), key=lambda r: r.run_id)
+
+
+class AccountGate:
+    """A sandbox fault hook that holds every call for one ad account while closed (bounded), so a run that has
+    committed its first account is killed while its second is in flight, whatever the machine's speed."""
+
+    def __init__(self, account_id: str) -> None:
+        self.account_id = account_id
+        self._open = threading.Event()
+        self.held = 0
+
+    def hook(self, call: CallInfo) -> None:
+        if call.account_id == self.account_id and not self._open.is_set():
+            self.held += 1
+            self._open.wait(GATE_TIMEOUT_S)
+        return None
+
+    def open(self) -> None:
+        self._open.set()
 
 
 def _proc(pid: int) -> tuple[int | None, str]:
@@ -122,7 +145,7 @@ def backdate_nightly(instance: dg.DagsterInstance, workspace_file: Path) -> str:
         return schedule.cron_schedule
 
 
-def run_night(stack: Stack, instance: dg.DagsterInstance, workspaces: list[str]) -> Night:
+def run_night(stack: Stack, instance: dg.DagsterInstance, workspaces: list[str], gate: AccountGate) -> Night:
     started = time.monotonic()
     started_at = datetime.now(UTC)
     seconds: dict[str, float] = {}
@@ -172,6 +195,7 @@ def run_night(stack: Stack, instance: dg.DagsterInstance, workspaces: list[str])
             if account and retry.run_id in processes:
                 os.kill(processes[retry.run_id].pid, signal.SIGKILL)
                 kills.append(Kill(retry.run_id, "run process", account))
+                gate.open()  # the next attempt runs through
         marts = [r for r in runs if r.job_name == MARTS_JOB]
         if marts and marts[0].is_finished:
             marts_done = marts[0]

@@ -20,6 +20,7 @@ from dagster._serdes.config_class import ConfigurableClassData, class_from_code_
 from tests.deployed.deploy_files import (
     DEPLOY,
     REPO,
+    TEST_OVERRIDES,
     WORKSPACE,
     camel_to_snake,
     compose,
@@ -29,6 +30,7 @@ from tests.deployed.deploy_files import (
     image_env,
     instance_config,
     option,
+    render_test_instance,
     snake_keys,
 )
 
@@ -149,6 +151,18 @@ def test_workspace_yaml_is_one_grpc_code_server(deploy_env):
     assert entry["grpc_server"]["location_name"] == "sentrum"
 
 
+def test_the_deployed_mode_test_changes_only_what_it_says(tmp_path):
+    rendered, deployed = render_test_instance(tmp_path), instance_config()
+    for path in TEST_OVERRIDES:
+        *parents, leaf = path.split(".")
+        for config in (rendered, deployed):
+            node = config
+            for key in parents:
+                node = node[key]
+            node[leaf] = "overridden"
+    assert rendered == deployed
+
+
 # ---- docker compose -------------------------------------------------------------------------------------------
 
 
@@ -227,7 +241,11 @@ def test_helm_values_say_what_deploy_dagster_yaml_says():
 
 
 def test_helm_code_server_is_the_image_command():
-    [deployment] = _helm()["dagster-user-deployments"]["deployments"]
+    values = _helm()
+    [deployment] = values["dagster-user-deployments"]["deployments"]
+    # one image for the code server, the webserver and the daemon (the chart's DAGSTER_HOME is the image's)
+    assert deployment["image"] == values["dagsterWebserver"]["image"] == values["dagsterDaemon"]["image"]
+    assert image_env()["DAGSTER_HOME"] == "/opt/dagster/dagster_home"
     command = image_command()
     args = deployment["dagsterApiGrpcArgs"]
     assert (option(args, "-m"), option(args, "-a")) == (option(command, "-m"), option(command, "-a"))
