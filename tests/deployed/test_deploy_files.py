@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -113,11 +114,12 @@ def test_image_prepares_the_dbt_manifest_at_build(tmp_path):
     code = re.fullmatch(r'python -c "(.+)"', prepare.args).group(1)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRUM_", "DAGSTER_"))}
     env["SENTRUM_HOME"] = str(tmp_path)
+    # the image's step, then where it left the manifest (wherever the dbt project keeps its target)
+    code += "; print(ensure_manifest())"
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    from orchestration.assets.dbt import dbt_project
-
-    assert dbt_project.manifest_path.exists()
+    manifest = Path(done.stdout.strip().splitlines()[-1])
+    assert manifest.name == "manifest.json" and manifest.stat().st_size > 1000
 
 
 # ---- the instance and the workspace ---------------------------------------------------------------------------

@@ -71,7 +71,8 @@ def test_a_run_killed_with_its_code_server_is_failed_by_run_monitoring_and_retri
     killed = night.by_id(server_kill.run_id)
     assert killed.status == dg.DagsterRunStatus.FAILURE
     # failed by run monitoring (the launcher's health check), not by the server, which died with the run
-    assert "Detected run worker status" in night.failures[killed.run_id]
+    assert "Detected run worker status FAILED" in night.failures[killed.run_id]
+    assert "the server restarted since it started the run" in night.failures[killed.run_id]
     retry = night.by_id(process_kill.run_id)
     assert retry.parent_run_id == killed.run_id and retry.tags["dagster/retry_number"] == "1"
 
