@@ -10,7 +10,7 @@ export SENTRUM_HOME ?= $(CURDIR)/.sentrum
 SANDBOX_PORT ?= 8765
 UI_PORT ?= 3000
 
-.PHONY: help setup demo test ui sandbox docs lint clean chromium
+.PHONY: help setup demo test ui sandbox docs lint clean chromium postgres
 
 help:
 	@echo "make demo   - run the nightly pipeline on the embedded default (DuckDB + Graph API sandbox)"
@@ -32,7 +32,7 @@ setup: .venv/.synced
 demo: setup
 	$(UV) run --frozen --no-sync sentrum demo
 
-test: setup chromium
+test: setup chromium postgres
 	$(UV) run --frozen --no-sync pytest
 
 # Headless Chromium for the report test (Debian's chromium-headless-shell); installed once, quiet when present.
@@ -41,6 +41,15 @@ chromium:
 	@command -v chromium-headless-shell >/dev/null 2>&1 || test -x /usr/lib/chromium/chromium-headless-shell \
 		|| { echo "installing chromium-headless-shell (apt)"; $(SUDO) apt-get update -qq \
 		&& DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium-headless-shell >/dev/null; }
+
+# PostgreSQL server binaries for the deployed-mode tests (Debian's postgresql): the tests start their own server on a
+# private data directory and a free port. Installed once, quiet when present, without a default cluster.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
+		|| { echo "installing postgresql (apt)"; $(SUDO) mkdir -p /etc/postgresql-common/createcluster.d \
+		&& echo "create_main_cluster = false" | $(SUDO) tee /etc/postgresql-common/createcluster.d/sentrum.conf >/dev/null \
+		&& $(SUDO) apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; }
 
 ui: setup
 	SANDBOX_PORT=$(SANDBOX_PORT) UI_PORT=$(UI_PORT) UV="$(UV)" ./scripts/ui.sh

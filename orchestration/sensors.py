@@ -16,6 +16,7 @@ from orchestration.resources import RegistryResource
 NIGHT_TAG = "night"
 TRIGGER_TAG = "sentrum/trigger"
 BATCHES_TAG = "sentrum/batches"
+BATCH_TAG = "sentrum/batch"
 SCHEDULE_TRIGGER = "schedule"
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 
@@ -49,18 +50,22 @@ class RunInfo:
     night: str
     status: dg.DagsterRunStatus
     batches: int
+    batch: str = ""  # the `sentrum/batch` tag; an automatic retry carries its parent's
+    awaiting_retry: bool = False  # failed, and run retries (dagster.yaml) are about to launch it again
 
 
 def nights_ready_for_marts(runs: Sequence[RunInfo]) -> list[str]:
     """Nights whose scheduled extraction runs have all finished (succeeded or not: one workspace's failure must not
-    keep the others' fresh data out of the marts)."""
+    keep the others' fresh data out of the marts). A failed run that will be retried has not finished, and a batch
+    counts once however many retries it took."""
     by_night: dict[str, list[RunInfo]] = defaultdict(list)
     for r in runs:
         by_night[r.night].append(r)
     ready = []
     for night, rs in sorted(by_night.items()):
         expected = max(r.batches for r in rs)
-        if len(rs) >= expected and all(r.status in FINISHED for r in rs):
+        batches = {r.batch or f"run {i}" for i, r in enumerate(rs)}
+        if len(batches) >= expected and all(r.status in FINISHED and not r.awaiting_retry for r in rs):
             ready.append(night)
     return ready
 
@@ -78,7 +83,13 @@ def build_marts_sensor(restatement_days: int) -> dg.SensorDefinition:
             dg.RunsFilter(job_name=EXTRACT_JOB, tags={TRIGGER_TAG: SCHEDULE_TRIGGER}), limit=2000
         )
         infos = [
-            RunInfo(r.tags[NIGHT_TAG], r.status, int(r.tags.get(BATCHES_TAG, "1")))
+            RunInfo(
+                r.tags[NIGHT_TAG],
+                r.status,
+                int(r.tags.get(BATCHES_TAG, "1")),
+                r.tags.get(BATCH_TAG, ""),
+                r.is_complete_and_waiting_to_retry,
+            )
             for r in records
             if NIGHT_TAG in r.tags
         ]

@@ -123,6 +123,20 @@ def test_marts_wait_for_every_batch_of_the_night_whatever_its_outcome():
     assert nights_ready_for_marts(runs) == ["2026-11-26"]
 
 
+def test_marts_wait_for_the_retry_of_a_crashed_batch():
+    S, F, Q = dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.QUEUED
+    night = "2026-11-26"
+    crashed = RunInfo(night, F, 2, "1", awaiting_retry=True)
+    # the crashed batch is about to be retried: the night is not done, though both batches have a finished run
+    assert nights_ready_for_marts([crashed, RunInfo(night, S, 2, "2")]) == []
+    relaunched = RunInfo(night, F, 2, "1")  # its retry exists now
+    assert nights_ready_for_marts([relaunched, RunInfo(night, Q, 2, "1"), RunInfo(night, S, 2, "2")]) == []
+    # two runs of batch 1 are not batch 2
+    assert nights_ready_for_marts([relaunched, RunInfo(night, S, 2, "1")]) == []
+    done = [relaunched, RunInfo(night, S, 2, "1"), RunInfo(night, S, 2, "2")]
+    assert nights_ready_for_marts(done) == [night]
+
+
 def test_marts_sensor_requests_one_marts_run_per_finished_night(instance):
     from dagster._core.test_utils import create_run_for_test
 
