@@ -1,5 +1,6 @@
 """Careless and hostile input to the `sentrum` CLI: one line on stderr, exit 2, no traceback, nothing stored; and
-parallel `workspaces add` processes that lose nothing. None of these commands needs Dagster or a Graph API."""
+parallel `workspaces add` processes that lose nothing. None of these commands needs Dagster; `workspaces add` asks
+the Graph API about the token before storing it, so a sandbox plays Meta (demo scenario: acme reads act_1001)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,36 @@ from pathlib import Path
 
 import pytest
 
+from graph_sandbox import SandboxServer, Scenario
 from secret_store import LocalSecretStore
 from tests.e2e.conftest import SENTRUM
 
-TOKEN = "EAAB-cli-input-token-0001"
+TOKEN = "sandbox-token-acme"
+ACCOUNT = "act_1001"
+# Tokens the demo scenario accepts (the first workspace has every kind), each with an account it can read; ten adds
+# cycle through the six (the parallel-add test).
+_VALID = [
+    *(f"sandbox-token-acme{kind}" for kind in ("", "-user", "-data-access", "-partial")),
+    "sandbox-token-globex",
+    "sandbox-token-initech",
+]
+TOKENS = [_VALID[i % len(_VALID)] for i in range(10)]
+ACCOUNTS = {"acme": "act_1001", "globex": "act_2001", "initech": "act_3001"}
+_GRAPH_URL = ""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def graph_api():
+    global _GRAPH_URL
+    with SandboxServer(Scenario("demo", 42)) as server:
+        _GRAPH_URL = server.url
+        yield server
+    _GRAPH_URL = ""
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRUM_", "DAGSTER_"))}
-    env.update(SENTRUM_HOME=str(home), **extra)
+    env.update(SENTRUM_HOME=str(home), SENTRUM_META_GRAPH_URL=_GRAPH_URL, **extra)
     return env
 
 
@@ -42,31 +64,31 @@ def test_parallel_adds_keep_every_workspace_and_every_token(tmp_path):
     env = _env(tmp_path)
     procs = [
         subprocess.Popen(
-            [SENTRUM, "workspaces", "add", f"ws{i}", "--ad-accounts", f"act_{i + 1}"],
+            [SENTRUM, "workspaces", "add", f"ws{i}", "--ad-accounts", ACCOUNTS[token.split("-")[2]]],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env=env,
         )
-        for i in range(10)
+        for i, token in enumerate(TOKENS)
     ]
-    results = [p.communicate(input=f"{TOKEN}-ws{i}", timeout=120) for i, p in enumerate(procs)]
+    results = [p.communicate(input=token, timeout=120) for p, token in zip(procs, TOKENS, strict=True)]
     assert [p.returncode for p in procs] == [0] * 10, results
     listed = sentrum(tmp_path, "workspaces", "list")
     assert listed.returncode == 0
     rows = [line.split() for line in listed.stdout.splitlines()[1:]]
     assert sorted(r[0] for r in rows) == sorted(f"ws{i}" for i in range(10))
-    assert all(r[-1] == "(stored)" for r in rows)
+    assert all("(stored)" in r for r in rows), listed.stdout
     store = LocalSecretStore(tmp_path / "secrets")
-    assert [store.get(f"meta-token-ws{i}") for i in range(10)] == [f"{TOKEN}-ws{i}" for i in range(10)]
+    assert [store.get(f"meta-token-ws{i}") for i in range(10)] == TOKENS
 
 
 def test_a_secret_of_another_workspace_is_refused_and_nothing_is_stored(tmp_path):
-    assert sentrum(tmp_path, "workspaces", "add", "acme", "--ad-accounts", "act_1", stdin=TOKEN).returncode == 0
+    assert sentrum(tmp_path, "workspaces", "add", "acme", "--ad-accounts", ACCOUNT, stdin=TOKEN).returncode == 0
     before = _files(tmp_path)
-    r = sentrum(tmp_path, "workspaces", "add", "globex", "--ad-accounts", "act_2", "--token-secret",
-                "meta-token-acme", stdin="EAAB-the-other-token-9999")  # fmt: skip
+    r = sentrum(tmp_path, "workspaces", "add", "globex", "--ad-accounts", "act_2001", "--token-secret",
+                "meta-token-acme", stdin="sandbox-token-globex")  # fmt: skip
     assert "holds the token of workspace acme" in _one_line_usage_error(r)
     assert _files(tmp_path) == before
     assert LocalSecretStore(tmp_path / "secrets").get("meta-token-acme") == TOKEN
@@ -128,10 +150,10 @@ def test_bad_ids_are_refused_at_the_door(tmp_path, args):
 
 
 def test_a_workspace_being_deleted_cannot_be_added_back_before_the_sweep(tmp_path):
-    assert sentrum(tmp_path, "workspaces", "add", "acme", "--ad-accounts", "act_1", stdin=TOKEN).returncode == 0
+    assert sentrum(tmp_path, "workspaces", "add", "acme", "--ad-accounts", ACCOUNT, stdin=TOKEN).returncode == 0
     assert sentrum(tmp_path, "workspaces", "delete", "acme", "--yes").returncode == 0
     before = _files(tmp_path)
-    r = sentrum(tmp_path, "workspaces", "add", "acme", "--ad-accounts", "act_1", stdin="EAAB-a-new-token-123456")
+    r = sentrum(tmp_path, "workspaces", "add", "acme", "--ad-accounts", ACCOUNT, stdin="sandbox-token-acme-user")
     assert "is being deleted" in _one_line_usage_error(r)
     assert _files(tmp_path) == before
 
@@ -148,7 +170,7 @@ def test_invalid_settings_are_one_line(tmp_path):
 
 def test_what_the_cli_creates_is_the_owners_only(tmp_path):
     home = tmp_path / "home"
-    assert sentrum(home, "workspaces", "add", "acme", "--ad-accounts", "act_1", stdin=TOKEN).returncode == 0
+    assert sentrum(home, "workspaces", "add", "acme", "--ad-accounts", ACCOUNT, stdin=TOKEN).returncode == 0
     modes = {str(p.relative_to(tmp_path)): stat.S_IMODE(p.stat().st_mode) for p in [home, *home.rglob("*")]}
     assert modes == {
         "home": 0o700,

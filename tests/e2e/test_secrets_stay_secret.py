@@ -15,7 +15,9 @@ import dagster as dg
 import duckdb
 import pytest
 
+from secret_store import LocalSecretStore
 from tests.e2e.conftest import Env
+from workspaces import MetaConnection, Workspace, YamlRegistry
 
 TOKEN = "EAABleakTESTtoken0123456789abcdefXYZ"
 
@@ -74,8 +76,15 @@ def env(echo, tmp_path_factory) -> Env:
     variables = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRUM_", "DAGSTER_"))}
     variables.update(SENTRUM_HOME=str(home), SENTRUM_META_GRAPH_URL=echo)
     e = Env(home, None, variables)  # type: ignore[arg-type]
+    # `workspaces add` asks Meta about the token first: the stand-in's echoed error refuses it, redacted.
     r = e.sentrum("workspaces", "add", "leaky", "--ad-accounts", "act_1", stdin=TOKEN)
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 2 and "[REDACTED]" in r.stderr and TOKEN not in r.stdout + r.stderr, r.stderr
+    assert not (home / "workspaces.yaml").exists()
+    # So the workspace is registered the way an operator's migration would, past the check.
+    LocalSecretStore(home / "secrets").put("meta-token-leaky", TOKEN)
+    YamlRegistry(home / "workspaces.yaml").upsert(
+        Workspace(id="leaky", name="leaky", meta=MetaConnection(ad_accounts=["act_1"], token_secret="meta-token-leaky"))
+    )
     return e
 
 
