@@ -59,6 +59,24 @@ def check_access_path_and_bigquery(sql: str) -> None:
     sqlglot.transpile(sql, read="duckdb", write="bigquery", error_level=sqlglot.ErrorLevel.RAISE)
 
 
+# DuckDB spellings BigQuery writes otherwise (the page's table): date minus days, days between dates, date_trunc's
+# argument order, a date minus an interval, and an expression continued on a line of its own starting with `-`.
+DUCKDB_ONLY = re.compile(
+    r"date_trunc\('|\bmax\(date_day\) - \d|\b\w+\.\w+ - (\d|\w+\.\w+|interval)|^\s*- (greatest|least)\(", re.I
+)
+
+
+def unmarked_duckdb_spellings(sql: str) -> list[str]:
+    """Lines using a DuckDB-only spelling without a `-- BigQuery:` comment on them or on one of the two lines above."""
+    lines = sql.splitlines()
+    return [
+        line.strip()
+        for n, line in enumerate(lines)
+        if DUCKDB_ONLY.search(line.split("--")[0])
+        and not any("-- BigQuery:" in m for m in lines[max(0, n - 2) : n + 1])
+    ]
+
+
 # ---- what the marts hold, read independently of the examples
 
 
@@ -151,7 +169,7 @@ def _windows(rows: Rows, query: Query) -> None:
 
 
 def _spend_per_currency(rows: Rows, query: Query) -> None:
-    assert all(r["month"].day == 1 for r in rows)
+    assert all(r["month_start"].day == 1 for r in rows)
     assert _sum_by(rows, "account_currency", "spend") == _per_currency(query, "fct_ad_insights_daily", "spend")
 
 

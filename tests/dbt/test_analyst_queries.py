@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.analyst_examples import CHECKS, check_block, sql_blocks
+from tests.analyst_examples import CHECKS, check_block, sql_blocks, unmarked_duckdb_spellings
 from tests.dbt.helpers import q
 
 
@@ -30,6 +30,15 @@ def test_the_doc_has_examples_for_every_topic():
         "campaign-month-over-month",
         "maturity",
     } <= set(CHECKS)
+
+
+def test_every_duckdb_only_spelling_is_marked_with_its_bigquery_form():
+    unmarked = {name: lines for name, sql in sql_blocks().items() if (lines := unmarked_duckdb_spellings(sql))}
+    assert not unmarked
+    # the marker finds what it must: an unmarked date subtraction and date_trunc
+    assert unmarked_duckdb_spellings("select max(date_day) - 27, date_trunc('month', d)\nfrom t") == [
+        "select max(date_day) - 27, date_trunc('month', d)"
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(sql_blocks()))
