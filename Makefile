@@ -9,14 +9,16 @@ export UV_PYTHON_DOWNLOADS := never
 export SENTRUM_HOME ?= $(CURDIR)/.sentrum
 SANDBOX_PORT ?= 8765
 UI_PORT ?= 3000
+DOCS_PORT ?= 8080
 
-.PHONY: help setup demo test ui sandbox docs lint clean chromium postgres
+.PHONY: help setup demo test ui sandbox docs docs-serve lint clean chromium postgres
 
 help:
 	@echo "make demo   - run the nightly pipeline on the embedded default (DuckDB + Graph API sandbox)"
 	@echo "make test   - run the test suite"
 	@echo "make ui     - Dagster UI on the demo's state (http://127.0.0.1:$(UI_PORT)), sandbox on :$(SANDBOX_PORT)"
-	@echo "make docs   - build the dbt docs site (every mart column described)"
+	@echo "make docs   - build the dbt docs site (overview, every mart column described) under \$$SENTRUM_HOME/dbt/docs"
+	@echo "make docs-serve - serve it on http://127.0.0.1:$(DOCS_PORT) (DOCS_PORT=...)"
 	@echo "make lint   - ruff"
 
 $(CURDIR)/.tools/bin/uv:
@@ -57,12 +59,26 @@ ui: setup
 sandbox: setup
 	$(UV) run --frozen --no-sync sentrum sandbox serve --port $(SANDBOX_PORT)
 
-# dbt writes under SENTRUM_HOME, never into the repository (which may be read-only)
+# dbt writes under SENTRUM_HOME, never into the repository (which may be read-only). Column types come from the demo's
+# warehouse; before any `make demo` the site is built without them (--empty-catalog, on a throwaway DuckDB file).
+DOCS_DIR = $(SENTRUM_HOME)/dbt/docs
+DBT_DOCS = $(UV) run --frozen --no-sync dbt docs
+DBT_DIRS = --project-dir dbt_project --profiles-dir dbt_project --target-path $(DOCS_DIR) --log-path $(DOCS_DIR)
 docs: setup
-	SENTRUM_DUCKDB_PATH=$(SENTRUM_HOME)/warehouse.duckdb $(UV) run --frozen --no-sync \
-		dbt docs generate --project-dir dbt_project --profiles-dir dbt_project \
-		--target-path $(SENTRUM_HOME)/dbt/docs --log-path $(SENTRUM_HOME)/dbt/docs
-	@echo "dbt docs: $(SENTRUM_HOME)/dbt/docs/index.html (serve: dbt docs serve --project-dir dbt_project --profiles-dir dbt_project --target-path $(SENTRUM_HOME)/dbt/docs)"
+	@mkdir -p -m 700 $(SENTRUM_HOME)
+	@if [ -f $(SENTRUM_HOME)/warehouse.duckdb ]; then \
+		SENTRUM_DUCKDB_PATH=$(SENTRUM_HOME)/warehouse.duckdb $(DBT_DOCS) generate $(DBT_DIRS) --quiet; \
+	else \
+		echo "no warehouse in $(SENTRUM_HOME) yet (make demo): building the docs without column types"; \
+		SENTRUM_DUCKDB_PATH=$(DOCS_DIR)/empty.duckdb $(DBT_DOCS) generate $(DBT_DIRS) --quiet --empty-catalog \
+			&& rm -f $(DOCS_DIR)/empty.duckdb; \
+	fi
+	@echo "dbt docs: $(DOCS_DIR)/index.html (make docs-serve: http://127.0.0.1:$(DOCS_PORT))"
+
+docs-serve: setup
+	@test -f $(DOCS_DIR)/index.html || $(MAKE) --no-print-directory docs
+	@echo "dbt docs on http://127.0.0.1:$(DOCS_PORT) (Ctrl-C stops it; DOCS_PORT=... for another port)"
+	@$(DBT_DOCS) serve $(DBT_DIRS) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
 lint: setup
 	$(UV) run --frozen --no-sync ruff check .

@@ -1,86 +1,89 @@
-"""Every example query of docs/analysts.md runs on the demo-like build and says what the doc says it shows.
+"""Every SQL block of docs/analysts.md on the dbt tests' build, with the edge cases the demo does not have.
 
-Examples are the fenced blocks opened with ```sql example=<name>. They read the workspace's access path (ws_acme),
-as analysts do; each must return rows, and a few statements of the doc are checked on the result.
+The test of record runs the blocks on the demo's warehouse (tests/e2e/test_analyst_examples.py); this build's raw
+data (tests/dbt/scenario.py) adds what a demo night cannot show: a campaign deleted mid-window that still spent, an ad
+account shared by two workspaces, fixed figures to compare with. The queries anchor on the newest day loaded, so they
+run on this build's October-November 2026 history as they run on the demo's last 29 days.
 """
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
-from typing import Any
 
 import pytest
-import sqlglot
 
-from tests.dbt.helpers import REPO, q
-
-DOC = REPO / "docs" / "analysts.md"
-EXAMPLE = re.compile(r"^```sql example=([a-z0-9-]+)\n(.*?)^```", re.S | re.M)
-
-
-def examples() -> dict[str, str]:
-    found = EXAMPLE.findall(DOC.read_text())
-    names = [name for name, _ in found]
-    assert len(names) == len(set(names)), "example names must be unique"
-    return dict(found)
+from tests.analyst_examples import CHECKS, check_block, sql_blocks, unmarked_duckdb_spellings
+from tests.dbt.helpers import q
 
 
 def test_the_doc_has_examples_for_every_topic():
-    assert set(examples()) == {
-        "campaign-month",
+    assert set(CHECKS) <= set(sql_blocks()), set(CHECKS) - set(sql_blocks())
+    assert {
+        "campaign-results",
         "top-ads",
         "reach-is-not-additive",
         "age-gender",
         "placement-share",
         "attribution-windows",
         "spend-per-currency",
+        "campaign-week-over-week",
+        "campaign-month-over-month",
         "maturity",
-    }
+    } <= set(CHECKS)
 
 
-def _check_campaign_month(rows: list[dict[str, Any]]) -> None:
-    # the campaign deleted mid-October (acme/act_103) still spent that month: it is in the report
-    assert {r["campaign_name"] for r in rows} == {"Brand awareness", "Spring sale", "Clearance"}
-    for r in rows:
-        assert r["ctr"] == pytest.approx(r["clicks"] / r["impressions"])
+def test_every_duckdb_only_spelling_is_marked_with_its_bigquery_form():
+    unmarked = {name: lines for name, sql in sql_blocks().items() if (lines := unmarked_duckdb_spellings(sql))}
+    assert not unmarked
+    # the marker finds what it must: an unmarked date subtraction and date_trunc
+    assert unmarked_duckdb_spellings("select max(date_day) - 27, date_trunc('month', d)\nfrom t") == [
+        "select max(date_day) - 27, date_trunc('month', d)"
+    ]
 
 
-def _check_reach(rows: list[dict[str, Any]]) -> None:
-    assert len(rows) == 7
-    assert all(r["account_reach"] <= r["sum_of_ad_reach_do_not_use"] for r in rows)
-    assert any(r["account_reach"] < r["sum_of_ad_reach_do_not_use"] for r in rows)
-
-
-def _check_placement(rows: list[dict[str, Any]]) -> None:
-    assert sum(r["share_of_spend"] for r in rows) == pytest.approx(1.0)
-
-
-def _check_windows(rows: list[dict[str, Any]]) -> None:
-    assert len(rows) == 7
-    assert all(r["purchases_1d_click"] <= r["purchases_7d_click"] for r in rows if r["purchases_1d_click"] is not None)
-
-
-def _check_currency(rows: list[dict[str, Any]]) -> None:
-    assert {r["account_currency"] for r in rows} == {"USD", "EUR"}
-    assert sum(r["spend"] for r in rows if r["account_currency"] == "EUR") == Decimal("4.20")
-
-
-CHECKS = {
-    "campaign-month": _check_campaign_month,
-    "reach-is-not-additive": _check_reach,
-    "placement-share": _check_placement,
-    "attribution-windows": _check_windows,
-    "spend-per-currency": _check_currency,
-}
-
-
-@pytest.mark.parametrize("name", sorted(examples()))
+@pytest.mark.parametrize("name", sorted(sql_blocks()))
 def test_example_runs_on_the_workspace_access_path(built, name):
-    sql = examples()[name]
-    assert "ws_acme." in sql and "marts." not in sql, "examples read the workspace's views, never the marts"
-    rows = q(built.db, sql)
-    assert rows, f"example {name} returned nothing"
-    CHECKS.get(name, lambda _: None)(rows)
-    # and it has a BigQuery rendering (the doc notes the two DuckDB-only spellings)
-    sqlglot.transpile(sql, read="duckdb", write="bigquery", error_level=sqlglot.ErrorLevel.RAISE)
+    check_block(name, sql_blocks()[name], lambda sql: q(built.db, sql))
+
+
+def _rows(built, name):
+    return q(built.db, sql_blocks()[name])
+
+
+def test_a_campaign_deleted_in_the_window_still_shows_with_its_spend(built):
+    # acme/act_103's campaign c_1033 was deleted after delivering until 2026-10-20, inside the 28 days ending on the
+    # newest day loaded (2026-11-03)
+    rows = {r["campaign_name"]: r for r in _rows(built, "campaign-results")}
+    deleted = q(built.db, "select campaign_name from marts.dim_campaigns where campaign_id = 'c_1033'")[0]
+    assert rows[deleted["campaign_name"]]["spend"] > 0
+
+
+def test_the_shared_account_counts_once_per_workspace(built):
+    # act_101 is connected to acme and globex: acme's examples hold acme's rows of it, never globex's
+    def per_currency(where: str) -> dict[str, Decimal]:
+        rows = q(
+            built.db,
+            f"select account_currency, sum(spend) as spend from marts.fct_account_insights_daily where {where} "
+            "group by account_currency",
+        )
+        return {r["account_currency"]: r["spend"] for r in rows}
+
+    spend: dict[str, Decimal] = {}
+    for r in _rows(built, "spend-per-currency"):
+        spend[r["account_currency"]] = spend.get(r["account_currency"], Decimal(0)) + r["spend"]
+    assert spend == per_currency("workspace_id = 'acme'")
+    with_globex_101 = per_currency("workspace_id = 'acme' or (workspace_id = 'globex' and account_id = 'act_101')")
+    assert spend != with_globex_101  # globex's rows of act_101 have spend of their own: they stayed out
+    assert spend["EUR"] == Decimal("4.20")
+
+
+def test_week_over_week_compares_whole_weeks_of_the_history(built):
+    rows = _rows(built, "campaign-week-over-week")
+    # act_103's history runs 2026-10-01 (a Thursday) .. 2026-11-03: the whole weeks are those of Oct 5, 12, 19, 26
+    assert sorted({r["week_start"].isoformat() for r in rows}) == [
+        "2026-10-05",
+        "2026-10-12",
+        "2026-10-19",
+        "2026-10-26",
+    ]
+    assert any(r["spend_week_before"] is not None for r in rows)

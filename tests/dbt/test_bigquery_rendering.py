@@ -34,7 +34,7 @@ FACTS = [
     "fct_ad_insights_daily_by_device",
     "fct_ad_actions_daily",
 ]
-DIMS = ["dim_ad_accounts", "dim_campaigns", "dim_adsets", "dim_ads", "dim_creatives"]
+DIMS = ["dim_ad_accounts", "dim_campaigns", "dim_adsets", "dim_ads", "dim_creatives", "dim_budget_history"]
 
 
 class FakeBigQuery(BaseHTTPRequestHandler):

@@ -1,5 +1,6 @@
-"""`dbt docs generate` builds (what `make docs` runs), every column of every mart is described, and source freshness
-runs (the manifest's completed_at; the scenario's batches were committed minutes ago)."""
+"""`dbt docs generate` builds (what `make docs` runs) with the project's overview page, every column of every mart is
+described, and source freshness runs (the manifest's completed_at; the scenario's batches were committed minutes
+ago)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,29 @@ def test_docs_site_is_generated(docs):
     _, catalog, target, _, _ = docs
     assert (target / "index.html").stat().st_size > 0
     assert not catalog.get("errors")
+
+
+def test_the_overview_page_is_the_projects_and_names_every_mart(docs):
+    """`make docs` opens on the project's overview (a `__overview__` docs block of this package replaces dbt's)."""
+    manifest, catalog, _, _, _ = docs
+    overview = manifest["docs"]["doc.sentrum.__overview__"]["block_contents"]
+    for said in (
+        "Meta advertising analytics platform",  # what the project is
+        "| staging |",  # the layers
+        "| intermediate |",
+        "| marts |",
+        "ws_<workspace id>",  # where to start: the workspace's views, the analysts' guide
+        "docs/analysts.md",
+        "account's currency",  # currency and time zone
+        "account's time zone",
+        "never average or add them",  # what not to sum
+        "`reach` and `frequency`",
+    ):
+        assert said in overview, said
+    for mart in MARTS:
+        assert f"`{mart}`" in overview, f"the overview does not name {mart}"
+    built = {n["metadata"]["name"] for n in catalog["nodes"].values() if n["metadata"]["schema"] == "marts"}
+    assert built == MARTS
 
 
 def test_every_mart_column_is_described(docs):

@@ -39,10 +39,39 @@ class Env:
         return self.home / "warehouse.duckdb"
 
 
-def make_env(home: Path, server: SandboxServer) -> Env:
+def clean_environment(home: Path) -> dict[str, str]:
+    """This process's environment without SENTRUM_* and DAGSTER_* settings, with SENTRUM_HOME=home."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRUM_", "DAGSTER_"))}
-    env.update(SENTRUM_HOME=str(home), SENTRUM_META_GRAPH_URL=server.url)
+    env["SENTRUM_HOME"] = str(home)
+    return env
+
+
+def make_env(home: Path, server: SandboxServer) -> Env:
+    env = clean_environment(home)
+    env["SENTRUM_META_GRAPH_URL"] = server.url
     return Env(home, server, env)
+
+
+@dataclass
+class Demo:
+    """What `make demo` leaves behind: `sentrum demo` run once, into a SENTRUM_HOME of its own."""
+
+    home: Path
+    result: subprocess.CompletedProcess
+
+    @property
+    def duckdb_file(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """`sentrum demo` (what `make demo` runs, with its own sandbox and today's dates), once per session: about a minute
+    here, so every test that needs the demo's state shares this one and only reads it."""
+    home = tmp_path_factory.mktemp("demo") / ".sentrum"
+    result = subprocess.run([SENTRUM, "demo"], capture_output=True, text=True, env=clean_environment(home), timeout=600)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return Demo(home, result)
 
 
 @pytest.fixture(scope="module")
