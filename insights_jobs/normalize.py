@@ -19,6 +19,8 @@ ADSETS = "meta_adsets"
 ADS = "meta_ads"
 AD_CREATIVES = "meta_ad_creatives"
 INSIGHTS = "meta_insights"
+# The former table of action rows (one per list, action type and window); nothing is written there any more: the
+# action lists travel nested in the insights row (`actions`). Kept while callers still name it.
 INSIGHTS_ACTIONS = "meta_insights_actions"
 EXTRACTION_ERRORS = "meta_extraction_errors"
 
@@ -28,6 +30,11 @@ OFFSET_1_CURRENCIES = frozenset({"CLP", "COP", "CRC", "HUF", "ISK", "IDR", "JPY"
 # Fields of insights that are lists of {"action_type", "value", "<window>": ...}
 ACTION_FIELDS = ("actions", "action_values", "conversions", "conversion_values")
 ATTRIBUTION_KEYS = ("value", "1d_click", "7d_click", "28d_click", "1d_view", "1d_ev")
+# The field of an action record holding one list's figure under one window: `actions_7d_click`, `action_values_value`
+# (meta_insights.actions, warehouse/schema.py ACTION_RECORD).
+ACTION_RECORD_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    metric: tuple((window, f"{metric}_{window}") for window in ATTRIBUTION_KEYS) for metric in ACTION_FIELDS
+}
 BREAKDOWNS = ("age", "gender", "country", "publisher_platform", "platform_position", "device_platform")
 
 
@@ -216,18 +223,63 @@ def row_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def merge_rows(into: dict[str, Any], part: Mapping[str, Any]) -> None:
-    """Fold the metrics of one field subset's row into the row of another subset (same key)."""
+    """Fold the metrics of one field subset's row into the row of another subset (same key); action lists that
+    came in different subsets join the records of their action types."""
     for k in INSIGHT_METRICS:
         if part.get(k) is not None:
             into[k] = part[k]
+    if part.get("actions"):
+        if not into.get("actions"):
+            into["actions"] = part["actions"]
+            return
+        records = {r["action_type"]: r for r in into["actions"]}
+        for record in part["actions"]:
+            if record["action_type"] in records:
+                records[record["action_type"]].update(record)
+            else:
+                records[record["action_type"]] = record
+        into["actions"] = list(records.values())
+
+
+def action_records(raw: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """The row's action lists as one record per action type, with a field per (list, attribution window) Meta
+    returned: `{"action_type": "offsite_conversion.fb_pixel_purchase", "actions_value": 2, "actions_7d_click": 1,
+    "action_values_value": Decimal("99.90")}`. A window Meta did not return stays absent (null), not 0. None when
+    the row has no action entries."""
+    records: dict[str, dict[str, Any]] = {}
+    for metric in ACTION_FIELDS:
+        entries = raw.get(metric)
+        if not entries:
+            continue
+        fields = ACTION_RECORD_FIELDS[metric]
+        seen: set[str] = set()
+        for item in entries:
+            action_type = item.get("action_type")
+            if not action_type:
+                continue
+            if action_type in seen:
+                # one entry per type and list is all Meta sends without action breakdowns; two would be summed
+                # or lost silently further down
+                raise NormalizationError(f"{metric} lists action type {action_type!r} twice")
+            seen.add(action_type)
+            record = records.get(action_type)
+            if record is None:
+                record = records[action_type] = {"action_type": action_type}
+            for window, field in fields:
+                if window in item:
+                    record[field] = to_decimal(item[window])
+    return list(records.values()) or None
 
 
 def insight_rows(raw: Mapping[str, Any], report: str, level: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """One insights row and its action rows (one per action field, action type and attribution window)."""
+    """One insights row, its action lists nested in `actions` (one record per action type, `action_records`).
+
+    The second value is always empty: action rows are no longer written to a table of their own. It stays until the
+    extractor stops asking for it."""
     day = to_date(raw.get("date_start"))
     if day is None:
         raise NormalizationError("insights row without date_start")
-    key: dict[str, Any] = {
+    row = {
         "report": report,
         "level": level,
         "date_day": day,
@@ -235,43 +287,19 @@ def insight_rows(raw: Mapping[str, Any], report: str, level: str) -> tuple[dict[
         "adset_id": raw.get("adset_id"),
         "ad_id": raw.get("ad_id"),
         **{b: raw.get(b) for b in BREAKDOWNS},
-    }
-    row = {
-        **key,
         "spend": to_decimal(raw.get("spend")),
         "impressions": to_int(raw.get("impressions")),
         "clicks": to_int(raw.get("clicks")),
         "inline_link_clicks": to_int(raw.get("inline_link_clicks")),
         "reach": to_int(raw.get("reach")),
         "frequency": to_float(raw.get("frequency")),
+        "actions": action_records(raw),
     }
-    actions: list[dict[str, Any]] = []
-    for metric in ACTION_FIELDS:
-        for item in raw.get(metric) or ():
-            action_type = item.get("action_type")
-            if not action_type:
-                continue
-            for window in ATTRIBUTION_KEYS:
-                if window in item:
-                    actions.append(
-                        {
-                            **key,
-                            "metric": metric,
-                            "action_type": action_type,
-                            "attribution_window": window,
-                            "value": to_decimal(item[window]),
-                        }
-                    )
-    return row, actions
+    return row, []
 
 
 def normalize_insights(
     rows: Iterable[Mapping[str, Any]], report: str, level: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    out_rows: list[dict[str, Any]] = []
-    out_actions: list[dict[str, Any]] = []
-    for raw in rows:
-        row, actions = insight_rows(raw, report, level)
-        out_rows.append(row)
-        out_actions.extend(actions)
-    return out_rows, out_actions
+    """Insights rows of one page (see `insight_rows`; the second value is always empty)."""
+    return [insight_rows(raw, report, level)[0] for raw in rows], []

@@ -25,6 +25,9 @@ COMMIT_ROWS = 200_000
 # large INSERT is scanned in parallel; ~200k rows (one INSERT, then a COMMIT) measured fastest (bench/load/README.md).
 # Bounded per table and batch, so memory stays flat however many pages a batch has.
 INSERT_ROWS = 200_000
+# ... and in bytes (Arrow's), whichever comes first: an insights row with its nested action records weighs ~1 KB
+# in Arrow (every decimal field of a record takes 16 bytes, null or not), so 200k of them would hold ~200 MB per batch.
+INSERT_BYTES = 32 * 1024 * 1024
 # Inserts run on these threads while the caller normalises the next pages (DuckDB releases the GIL). Each batch has
 # at most one insert in flight, so its statements stay in order on its cursor and memory stays bounded.
 _INSERTS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="duckdb-insert")
@@ -42,9 +45,10 @@ class DuckDBBatchWriter:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         self._uncommitted_rows = 0
-        # per table: Arrow pages not yet inserted, and their row count
+        # per table: Arrow pages not yet inserted, their row count and bytes
         self._pending: dict[str, list[pa.Table]] = {}
         self._pending_rows: dict[str, int] = {}
+        self._pending_bytes: dict[str, int] = {}
         self._inflight: Future[None] | None = None
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
@@ -64,7 +68,8 @@ class DuckDBBatchWriter:
         with self._lock:
             self._pending.setdefault(table, []).append(arrow)
             self._pending_rows[table] = self._pending_rows.get(table, 0) + len(arrow)
-            if self._pending_rows[table] >= self._wh.insert_rows:
+            self._pending_bytes[table] = self._pending_bytes.get(table, 0) + arrow.nbytes
+            if self._pending_rows[table] >= self._wh.insert_rows or self._pending_bytes[table] >= self._wh.insert_bytes:
                 self._flush(table)
         self.batch.row_counts[table] = self.batch.row_counts.get(table, 0) + len(rows)
 
@@ -73,6 +78,7 @@ class DuckDBBatchWriter:
         has finished (under self._lock). An error of the previous insert is raised here."""
         pages = self._pending.pop(table, [])
         self._pending_rows.pop(table, None)
+        self._pending_bytes.pop(table, None)
         if not pages:
             return
         # read at flush, not cached: a caller may set batch.batch_id after open_batch (tests replaying known
@@ -137,7 +143,11 @@ class DuckDBBatchWriter:
 
 class DuckDBWarehouse:
     """One DuckDB file. DuckDB admits a single writing process, so open it for a unit of work and close it
-    before another process (dbt) needs the file."""
+    before another process (dbt) needs the file.
+
+    `memory_limit` (DuckDB's syntax, e.g. '2GB'), `threads` and `temp_directory` (where DuckDB spills what does not
+    fit) bound the process; None leaves DuckDB's default (80% of RAM, every core, `<file>.tmp`). A batch writer
+    holds at most `insert_rows` rows or `insert_bytes` bytes per table before inserting them."""
 
     def __init__(
         self,
@@ -146,18 +156,34 @@ class DuckDBWarehouse:
         clock: Callable[[], datetime] | None = None,
         commit_rows: int = COMMIT_ROWS,
         insert_rows: int = INSERT_ROWS,
+        insert_bytes: int = INSERT_BYTES,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+        temp_directory: Path | str | None = None,
     ) -> None:
         self.path = Path(path)
         self.commit_rows = commit_rows
         self.insert_rows = insert_rows
+        self.insert_bytes = insert_bytes
         # when batches start and complete (the manifest's timestamps); tests pin it to replay batches exactly
         self._clock = clock or (lambda: datetime.now(UTC))
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        config: dict[str, Any] = {}
+        if memory_limit is not None:
+            config["memory_limit"] = memory_limit
+        if threads is not None:
+            config["threads"] = threads
+        if temp_directory is not None:
+            Path(temp_directory).mkdir(parents=True, exist_ok=True)
+            config["temp_directory"] = str(temp_directory)
         try:
-            self._con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.IOException as exc:
+            self._con = duckdb.connect(str(self.path), read_only=read_only, config=config)
+        except duckdb.Error as exc:  # a locked or unreadable file, or a setting DuckDB refuses
             raise WarehouseError(f"cannot open the DuckDB warehouse {self.path}: {exc}") from exc
+        # no progress bar on stdout for long statements (a one-off fold, a large delete): this runs inside
+        # extraction processes and Dagster steps
+        self._con.execute("SET enable_progress_bar = false")
         # One connection shared by extraction threads for everything but batches (which get a cursor each);
         # a DuckDB connection is not safe for concurrent use.
         self._lock = threading.RLock()
@@ -228,7 +254,7 @@ class DuckDBWarehouse:
                     {"schema": table.schema, "table": table.name},
                 ).fetchall()
             }
-            for column, ddl_type in table.duckdb_columns():
+            for column, ddl_type in table.duckdb_columns(self._name):
                 if column not in have:
                     self._con.execute(
                         f"ALTER TABLE {self.table_ref(table.schema, table.name)} "

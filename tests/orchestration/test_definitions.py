@@ -37,7 +37,6 @@ def test_graph_snapshot(defs):
     assert keys == [
         "diagnostics/diagnostics_findings",
         "intermediate/int_meta__ad_hierarchy",
-        "intermediate/int_meta__conversions_daily",
         "intermediate/int_meta__insights_actions_pivoted",
         "intermediate/int_meta__insights_daily",
         "intermediate/int_meta__report_coverage",
@@ -65,7 +64,6 @@ def test_graph_snapshot(defs):
         "raw/meta_campaigns",
         "raw/meta_extraction_errors",
         "raw/meta_insights",
-        "raw/meta_insights_actions",
         "staging/stg_meta__ad_accounts",
         "staging/stg_meta__ad_creatives",
         "staging/stg_meta__ads",
