@@ -158,10 +158,11 @@ class _DigestBatch:
                 for record in r.get("actions") or ():
                     for metric, fields in ACTION_RECORD_FIELDS.items():
                         for window, field in fields:
-                            if record.get(field):
+                            figure = Decimal(record[field]) if record.get(field) is not None else 0
+                            if figure:
                                 key = (self.report, self.account_id, r["date_day"], metric, record["action_type"],
                                        window)  # fmt: skip
-                                self.actions[key] += record[field]
+                                self.actions[key] += figure
         self.sink.append_s += time.perf_counter() - started
 
     def commit(self) -> None:

@@ -54,8 +54,10 @@ def landed(rows: list[dict[str, Any]], account_id: str):
         for record in r.get("actions") or ():
             for metric, fields in ACTION_RECORD_FIELDS.items():
                 for window, field in fields:
-                    value = record.get(field)
-                    if value is None or value == 0:
+                    if record.get(field) is None:
+                        continue
+                    value = Decimal(record[field])  # exact decimal text, as the normaliser keeps it
+                    if value == 0:
                         continue  # Meta lists zero figures of a window next to non-zero ones; the truth keeps non-zero
                     got_actions[(k, metric, record["action_type"], window)] = value
     return got_rows, got_actions

@@ -34,20 +34,21 @@ def test_insight_row_types_and_actions_per_window():
     assert row["spend"] == Decimal("8.53") and isinstance(row["spend"], Decimal)
     assert (row["impressions"], row["clicks"], row["inline_link_clicks"], row["reach"]) == (171, 5, 4, 150)
     assert row["age"] is None and row["ad_id"] == "13"
-    # one record per action type; a field per (list, window) Meta returned, nothing for the windows it did not
+    # one record per action type; a field per (list, window) Meta returned, nothing for the windows it did not;
+    # figures are Meta's exact decimal text (typed by the writer)
     assert row["actions"] == [
         {
             "action_type": "link_click",
-            "actions_value": Decimal("4"),
-            "actions_1d_click": Decimal("4"),
-            "actions_7d_click": Decimal("4"),
+            "actions_value": "4",
+            "actions_1d_click": "4",
+            "actions_7d_click": "4",
         },
         {
             "action_type": "offsite_conversion.fb_pixel_purchase",
-            "actions_value": Decimal("2"),
-            "actions_7d_click": Decimal("1"),
-            "actions_1d_view": Decimal("1"),
-            "action_values_value": Decimal("99.90"),
+            "actions_value": "2",
+            "actions_7d_click": "1",
+            "actions_1d_view": "1",
+            "action_values_value": "99.90",
         },
     ]
 
@@ -61,6 +62,38 @@ def test_missing_metrics_become_none_and_bad_numbers_fail():
         nz.insight_rows({"date_start": "2026-10-01", "spend": "abc"}, "ad_daily", "ad")
     with pytest.raises(nz.NormalizationError):
         nz.insight_rows({"spend": "1"}, "ad_daily", "ad")
+
+
+@pytest.mark.parametrize(
+    ("figure", "kept"),
+    [
+        ("12.50", "12.50"),
+        ("-3", "-3"),
+        ("1E+2", "1E+2"),
+        (" 1", "1"),
+        ("", None),
+        (None, None),
+        (7, "7"),
+        ("0.0", "0.0"),
+    ],
+)
+def test_action_figures_stay_exact_decimal_text(figure, kept):
+    row, _ = nz.insight_rows(
+        {"date_start": "2026-10-01", "actions": [{"action_type": "x", "value": "1", "7d_click": figure}]},
+        "ad_daily",
+        "ad",
+    )
+    assert row["actions"] == [{"action_type": "x", "actions_value": "1", "actions_7d_click": kept}]
+
+
+@pytest.mark.parametrize("figure", ["N/A", "1.2x", "NaN", "Infinity", "1 2", [1]])
+def test_an_action_figure_that_is_not_a_number_is_refused(figure):
+    with pytest.raises(nz.NormalizationError, match="not a number"):
+        nz.insight_rows(
+            {"date_start": "2026-10-01", "actions": [{"action_type": "x", "value": "1", "1d_view": figure}]},
+            "ad_daily",
+            "ad",
+        )
 
 
 @pytest.mark.parametrize(
@@ -135,9 +168,9 @@ def test_breakdown_values_are_part_of_the_key_and_conversions_are_kept_per_windo
     assert row["actions"] == [
         {
             "action_type": "offsite_conversion.fb_pixel_purchase",
-            "conversions_value": Decimal("2"),
-            "conversions_28d_click": Decimal("3"),
-            "conversion_values_value": Decimal("19.90"),
+            "conversions_value": "2",
+            "conversions_28d_click": "3",
+            "conversion_values_value": "19.90",
         }
     ]
 
@@ -159,8 +192,8 @@ def test_field_split_rows_merge_into_one():
     nz.merge_rows(a, c)
     nz.merge_rows(a, d)
     assert a["actions"] == [
-        {"action_type": "purchase", "actions_value": Decimal("2"), "action_values_value": Decimal("40")},
-        {"action_type": "lead", "action_values_value": Decimal("1")},
+        {"action_type": "purchase", "actions_value": "2", "action_values_value": "40"},
+        {"action_type": "lead", "action_values_value": "1"},
     ]
     assert a["spend"] == Decimal("2.50")  # a half without delivery metrics leaves them alone
 
@@ -175,9 +208,7 @@ def test_an_action_type_listed_twice_is_refused():
     row, _ = nz.insight_rows(
         {"date_start": "2026-10-01", "actions": twice[:1], "conversions": twice[1:]}, "ad_daily", "ad"
     )
-    assert row["actions"] == [
-        {"action_type": "purchase", "actions_value": Decimal("1"), "conversions_value": Decimal("2")}
-    ]
+    assert row["actions"] == [{"action_type": "purchase", "actions_value": "1", "conversions_value": "2"}]
 
 
 def test_creative_and_error_rows_fit_their_tables():
