@@ -39,7 +39,7 @@ class WarehouseResource(dg.ConfigurableResource):
     memory_limit: str = "2GB"
     threads: int = 4
     temp_directory: str | None = None
-    write_buffer_mb: int = 32
+    write_buffer_mb: int = 16
 
     @contextmanager
     def open(self) -> Iterator[Warehouse]:

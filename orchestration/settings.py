@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     duckdb_threads: int = Field(default=4, ge=1, le=256)
     duckdb_temp_dir: Path | None = None
     # A batch being written holds at most this much (Arrow) per table before it is inserted (bench/load/README.md).
-    duckdb_write_buffer_mb: int = Field(default=32, ge=1, le=4096)
+    duckdb_write_buffer_mb: int = Field(default=16, ge=1, le=4096)
     bq_project: str | None = None
     bq_location: str | None = None
     bq_dataset_prefix: str = "sentrum_"

@@ -27,7 +27,9 @@ COMMIT_ROWS = 200_000
 INSERT_ROWS = 200_000
 # ... and in bytes (Arrow's), whichever comes first: an insights row with its nested action records weighs ~1 KB
 # in Arrow (every decimal field of a record takes 16 bytes, null or not), so 200k of them would hold ~200 MB per batch.
-INSERT_BYTES = 32 * 1024 * 1024
+# 16 MB: the process's peak RSS follows this size (inserting 32 MB chunks peaked ~2x higher than 8 MB ones) while
+# CPU per row changed by ~5% between 8 and 32 MB (bench/load/README.md).
+INSERT_BYTES = 16 * 1024 * 1024
 # Inserts run on these threads while the caller normalises the next pages (DuckDB releases the GIL). Each batch has
 # at most one insert in flight, so its statements stay in order on its cursor and memory stays bounded.
 _INSERTS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="duckdb-insert")
@@ -45,6 +47,7 @@ class DuckDBBatchWriter:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         self._uncommitted_rows = 0
+        self._uncommitted_bytes = 0
         # per table: Arrow pages not yet inserted, their row count and bytes
         self._pending: dict[str, list[pa.Table]] = {}
         self._pending_rows: dict[str, int] = {}
@@ -94,13 +97,16 @@ class DuckDBBatchWriter:
         """On an insert thread: the INSERT, then a COMMIT when enough rows are uncommitted."""
         self._wh._insert(spec, rows, con, stamp)
         self._uncommitted_rows += len(rows)
-        if self._uncommitted_rows >= self._wh.commit_rows:
+        self._uncommitted_bytes += rows.nbytes
+        # DuckDB holds uncommitted rows in the transaction's own storage: committed by rows and by bytes alike
+        if self._uncommitted_rows >= self._wh.commit_rows or self._uncommitted_bytes >= self._wh.insert_bytes:
             try:
                 con.execute("COMMIT")
                 con.execute("BEGIN TRANSACTION")
             except duckdb.Error as exc:
                 raise WarehouseError(f"DuckDB could not commit rows of batch {self.batch.batch_id}: {exc}") from exc
             self._uncommitted_rows = 0
+            self._uncommitted_bytes = 0
 
     def _wait(self) -> None:
         """Wait for the batch's insert in flight; its error (a WarehouseError) is raised here."""
@@ -147,7 +153,8 @@ class DuckDBWarehouse:
 
     `memory_limit` (DuckDB's syntax, e.g. '2GB'), `threads` and `temp_directory` (where DuckDB spills what does not
     fit) bound the process; None leaves DuckDB's default (80% of RAM, every core, `<file>.tmp`). A batch writer
-    holds at most `insert_rows` rows or `insert_bytes` bytes per table before inserting them."""
+    holds at most `insert_rows` rows or `insert_bytes` bytes per table before inserting them, and commits (invisibly:
+    the manifest row comes last) every `commit_rows` rows or `insert_bytes` bytes."""
 
     def __init__(
         self,

@@ -41,20 +41,3 @@
     {{ left }} is not distinct from {{ right }}
 {%- endmacro %}
 
-
-{#
-    A 64-bit fingerprint of a row's `columns` (a list of column names): equal values give equal fingerprints (nulls
-    included); different values almost never do. For grouping by a narrow key instead of the columns themselves.
-#}
-{% macro row_fingerprint(columns) -%}
-    {{ return(adapter.dispatch('row_fingerprint', 'sentrum')(columns)) }}
-{%- endmacro %}
-
-{# DuckDB's hash() takes any number of values of any type. #}
-{% macro default__row_fingerprint(columns) -%}
-    hash({{ columns | join(', ') }})
-{%- endmacro %}
-
-{% macro bigquery__row_fingerprint(columns) -%}
-    farm_fingerprint(to_json_string(struct({{ columns | join(', ') }})))
-{%- endmacro %}
