@@ -3,12 +3,17 @@ limit: rows, bytes, time and the peak RSS of the dbt process (bench/load/README.
 
     .venv/bin/python bench/load/workspace_month.py                          # 20 accounts x 200 ads x 30 days
     .venv/bin/python bench/load/workspace_month.py --accounts 2 --keep      # smaller; keep the warehouse file
+    .venv/bin/python bench/load/workspace_month.py --from W --copies 4 --compare-unbounded
+        # W: a kept warehouse; its month copied into 4 workspaces; dbt at the limit and at DuckDB's default
 
 The rows are the project's Graph API sandbox's (`bench` scenario, seed 42: 20 accounts of 200 ads), every report of
 the extractor (ad, ad set, campaign, account levels and the four breakdowns), rendered as Meta's JSON rows in-process
 (no HTTP: this measures the load and the marts, not the extraction), then `normalize_insights` and the DuckDB batch
 writer, one batch per (account, report). Then the nightly's `dbt build` over the month's window, in a subprocess whose
-resident memory (the whole process tree) is sampled every 0.1 s. The last line printed is one JSON object.
+resident memory (the whole process tree) is sampled every 0.1 s. `--copies K` copies the month's raw rows into K
+workspaces (SQL, same rows under other workspace and batch ids) for a volume dbt needs more memory for; with
+`--compare-unbounded` dbt runs a second time on a copy at 80% of RAM (DuckDB's own default), to show what the limit
+holds back. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -71,16 +76,36 @@ def write_raw(db: Path, accounts: int, days: int, memory_limit: str, threads: in
         "insights_rows": rows,
         "action_records": records,
         "write_s": round(time.perf_counter() - started, 1),
-        "write_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        # this process renders each (account, report) from the sandbox at once: its peak is mostly the sandbox's
+        "write_process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "warehouse_mb": round(db.stat().st_size / 2**20, 1),
     }
 
 
-def run_dbt(db: Path, days: int, memory_limit: str, threads: int, spill: Path, work: Path) -> dict[str, Any]:
+def copy_workspaces(db: Path, copies: int) -> dict[str, Any]:
+    """The month's raw rows (insights and manifest) again under workspaces agency_2..agency_K."""
+    import duckdb
+
+    with duckdb.connect(str(db)) as con:
+        for k in range(2, copies + 1):
+            for table in ("meta_insights", "meta_batches"):
+                con.execute(
+                    f"insert into raw.{table} select * replace ('agency_{k}' as workspace_id, "
+                    f"batch_id || '_{k}' as batch_id) from raw.{table} where workspace_id = 'agency'"
+                )
+        rows = con.execute("select count(*) from raw.meta_insights").fetchone()[0]
+        con.execute("checkpoint")
+    return {"copies": copies, "insights_rows_copied": rows, "warehouse_mb_copied": round(db.stat().st_size / 2**20, 1)}
+
+
+def run_dbt(
+    db: Path, days: int, memory_limit: str, threads: int, spill: Path, work: Path, workspaces: list[str] | None = None
+) -> dict[str, Any]:
     import psutil
 
+    workspaces = workspaces or ["agency"]
     until = START + timedelta(days=days - 1)
-    dbt_vars = {"sentrum_window_start": str(START), "sentrum_window_end": str(until), "sentrum_workspaces": ["agency"]}
+    dbt_vars = {"sentrum_window_start": str(START), "sentrum_window_end": str(until), "sentrum_workspaces": workspaces}
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SENTRUM_", "DBT_"))},
         "SENTRUM_DUCKDB_PATH": str(db),
@@ -124,8 +149,7 @@ def run_dbt(db: Path, days: int, memory_limit: str, threads: int, spill: Path, w
         "dbt_s": round(seconds, 1),
         "dbt_peak_rss_mb": round(peak / 2**20),
         "dbt_statuses": statuses,
-        "dbt_slowest": {r["unique_id"].split(".")[-1][:60]: round(r["execution_time"], 1) for r in slowest},
-        "spilled": any(spill.iterdir()) if spill.exists() else False,
+        "dbt_slowest": {r["unique_id"].split(".")[2][:60]: round(r["execution_time"], 1) for r in slowest},
     }
 
 
@@ -136,6 +160,9 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="1GB", help="DuckDB's memory limit, for the writer and dbt")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the work directory (the warehouse file)")
+    parser.add_argument("--from", dest="source", help="start from a copy of this warehouse (a kept run's)")
+    parser.add_argument("--copies", type=int, default=1, help="the month's raw rows in this many workspaces")
+    parser.add_argument("--compare-unbounded", action="store_true", help="also run dbt at 80%% of RAM")
     args = parser.parse_args()
     (REPO / "bench" / ".work").mkdir(parents=True, exist_ok=True)  # ignored by git
     work = Path(tempfile.mkdtemp(prefix="month-", dir=REPO / "bench" / ".work"))
@@ -143,9 +170,29 @@ def main() -> None:
     db = work / "warehouse.duckdb"
     load = os.getloadavg()
     out: dict[str, Any] = {"accounts": args.accounts, "days": args.days, "memory_limit": args.memory_limit}
-    out.update(write_raw(db, args.accounts, args.days, args.memory_limit, args.threads, spill))
-    print(json.dumps(out), flush=True)
-    out.update(run_dbt(db, args.days, args.memory_limit, args.threads, spill, work))
+    if args.source:
+        shutil.copyfile(args.source, db)
+        out["from"] = args.source
+    else:
+        out.update(write_raw(db, args.accounts, args.days, args.memory_limit, args.threads, spill))
+        print(json.dumps(out), flush=True)
+    workspaces = ["agency"]
+    if args.copies > 1:
+        out.update(copy_workspaces(db, args.copies))
+        workspaces += [f"agency_{k}" for k in range(2, args.copies + 1)]
+    if args.compare_unbounded:
+        import psutil
+
+        unbounded = work / "unbounded"
+        unbounded.mkdir()
+        shutil.copyfile(db, unbounded / db.name)
+        default = f"{int(psutil.virtual_memory().total * 0.8 / 2**20)}MB"
+        result = run_dbt(
+            unbounded / db.name, args.days, default, args.threads, unbounded / "spill", unbounded, workspaces
+        )
+        out["unbounded"] = {"memory_limit": default, **result}
+        print(json.dumps(out), flush=True)
+    out.update(run_dbt(db, args.days, args.memory_limit, args.threads, spill, work, workspaces))
     out["loadavg_1m_before_after"] = [round(load[0], 2), round(os.getloadavg()[0], 2)]
     out["work"] = str(work) if args.keep else None
     if not args.keep:
