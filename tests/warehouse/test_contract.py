@@ -444,3 +444,20 @@ def test_old_action_rows_fold_into_their_insights_rows(wh):
         ("ad_1", D2): [{"action_type": "x", "actions_value": Decimal("1")}],  # a new batch: untouched
     }
     assert {r["batch_id"] for r in visible(wh) if r["date_day"] == D2} == {new.batch_id}
+
+
+def test_ensure_table_adds_a_record_list_column(wh):
+    """An insights table created before the nested actions existed gets the column (ALTER TABLE ... ARRAY<STRUCT> /
+    STRUCT[]), as the fold of old action rows needs."""
+    from warehouse.schema import RecordList
+
+    v1 = Table("evolving_nested", (("workspace_id", "string"), ("n", "int64")), schema=OPS_SCHEMA)
+    record = RecordList((("action_type", "string"), ("actions_value", "numeric")))
+    v2 = Table("evolving_nested", (*v1.columns, ("items", record)), schema=OPS_SCHEMA)
+    wh.ensure_table(v1)
+    wh.append_rows(v1, [{"workspace_id": "acme", "n": 1}])
+    wh.ensure_table(v2)
+    ref = wh.table_ref(OPS_SCHEMA, "evolving_nested")
+    flat = "cross join unnest(t.items) as i" if "`" in ref else ", unnest(t.items) as u(i)"
+    assert wh.query(f"select t.n, t.items from {ref} as t") in ([{"n": 1, "items": None}], [{"n": 1, "items": []}])
+    assert wh.query(f"select count(i.action_type) as n from {ref} as t {flat}") == [{"n": 0}]
