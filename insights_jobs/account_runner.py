@@ -332,7 +332,7 @@ class AccountRunner:
     def _read(self, task: _Task, pages: Iterator[list[dict[str, Any]]]) -> None:
         group, spec = task.group, task.group.report
         for page in pages:
-            rows, actions = nz.normalize_insights(page, spec.name, spec.level)
+            rows = nz.normalize_insights(page, spec.name, spec.level)
             if task.slice.field_split:
                 # The halves of a field split come back as rows of their own: merged into one row per key.
                 for row in rows:
@@ -344,9 +344,6 @@ class AccountRunner:
             elif rows:
                 self._batch(group).append(nz.INSIGHTS, rows)
                 group.counts[nz.INSIGHTS] += len(rows)
-            if actions:
-                self._batch(group).append(nz.INSIGHTS_ACTIONS, actions)
-                group.counts[nz.INSIGHTS_ACTIONS] += len(actions)
 
     def _batch(self, group: _Group) -> BatchSink:
         if group.batch is None:

@@ -2,6 +2,10 @@
 
 The output table names and columns match `warehouse/schema.py` (checked by a test); insights_jobs does not import
 warehouse, the orchestrator joins the two.
+
+One exception to "typed": the figures of the action lists (~80 per insights row) stay the decimal text Meta sent,
+checked here, and are typed by the writer column by column (Arrow's C++ cast, exact): a Python Decimal per figure,
+then its conversion to Arrow, cost ~4x more than everything else the load path does per row (bench/load/README.md).
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ ADSETS = "meta_adsets"
 ADS = "meta_ads"
 AD_CREATIVES = "meta_ad_creatives"
 INSIGHTS = "meta_insights"
-INSIGHTS_ACTIONS = "meta_insights_actions"
 EXTRACTION_ERRORS = "meta_extraction_errors"
 
 # Meta's currencies whose minor unit is the major unit (offset 1); every other currency has offset 100.
@@ -28,6 +31,14 @@ OFFSET_1_CURRENCIES = frozenset({"CLP", "COP", "CRC", "HUF", "ISK", "IDR", "JPY"
 # Fields of insights that are lists of {"action_type", "value", "<window>": ...}
 ACTION_FIELDS = ("actions", "action_values", "conversions", "conversion_values")
 ATTRIBUTION_KEYS = ("value", "1d_click", "7d_click", "28d_click", "1d_view", "1d_ev")
+# The field of an action record holding one list's figure under one window: `actions_7d_click`, `action_values_value`
+# (meta_insights.actions, warehouse/schema.py ACTION_RECORD).
+ACTION_RECORD_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    metric: tuple((window, f"{metric}_{window}") for window in ATTRIBUTION_KEYS) for metric in ACTION_FIELDS
+}
+_FIELD_OF: dict[str, dict[str, str]] = {metric: dict(fields) for metric, fields in ACTION_RECORD_FIELDS.items()}
+# What is left of plain decimal text once its digits, point and sign are removed: nothing.
+_NOT_DECIMAL_TEXT = str.maketrans("", "", "0123456789.-")
 BREAKDOWNS = ("age", "gender", "country", "publisher_platform", "platform_position", "device_platform")
 
 
@@ -216,18 +227,86 @@ def row_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def merge_rows(into: dict[str, Any], part: Mapping[str, Any]) -> None:
-    """Fold the metrics of one field subset's row into the row of another subset (same key)."""
+    """Fold the metrics of one field subset's row into the row of another subset (same key); action lists that
+    came in different subsets join the records of their action types."""
     for k in INSIGHT_METRICS:
         if part.get(k) is not None:
             into[k] = part[k]
+    if part.get("actions"):
+        if not into.get("actions"):
+            into["actions"] = part["actions"]
+            return
+        records = {r["action_type"]: r for r in into["actions"]}
+        for record in part["actions"]:
+            if record["action_type"] in records:
+                records[record["action_type"]].update(record)
+            else:
+                records[record["action_type"]] = record
+        into["actions"] = list(records.values())
 
 
-def insight_rows(raw: Mapping[str, Any], report: str, level: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """One insights row and its action rows (one per action field, action type and attribution window)."""
+def decimal_text(value: Any) -> str | None:
+    """A figure as exact decimal text ("12.50"), None when absent; anything that is not a finite number is an error."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value and not value.translate(_NOT_DECIMAL_TEXT):
+        return value
+    d = to_decimal(value)
+    if d is None or not d.is_finite():
+        raise NormalizationError(f"not a number: {value!r}")
+    return str(d)
+
+
+def action_records(raw: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """The row's action lists as one record per action type, with a field per (list, attribution window) Meta
+    returned: `{"action_type": "offsite_conversion.fb_pixel_purchase", "actions_value": "2", "actions_7d_click": "1",
+    "action_values_value": "99.90"}`. Figures are exact decimal text (see the module docstring). A window Meta did
+    not return stays absent (null), not 0. None when the row has no action entries."""
+    records: dict[str, dict[str, Any]] = {}
+    figures: list[Any] = []
+    for metric in ACTION_FIELDS:
+        entries = raw.get(metric)
+        if not entries:
+            continue
+        field_of = _FIELD_OF[metric]
+        seen: set[str] = set()
+        for item in entries:
+            action_type = item.get("action_type")
+            if not action_type:
+                continue
+            if action_type in seen:
+                # one entry per type and list is all Meta sends without action breakdowns; two would be summed
+                # or lost silently further down
+                raise NormalizationError(f"{metric} lists action type {action_type!r} twice")
+            seen.add(action_type)
+            record = records.get(action_type)
+            if record is None:
+                record = records[action_type] = {"action_type": action_type}
+            for key, value in item.items():
+                field = field_of.get(key)  # action_type, action breakdowns and unknown windows have none
+                if field is not None:
+                    record[field] = value
+                    figures.append(value)
+    # ~80 figures per row: checked at once (all text, none empty, nothing but digits, points and signs); a row that
+    # fails is gone through figure by figure, which normalises or names the culprit
+    try:
+        plain = not "".join(figures).translate(_NOT_DECIMAL_TEXT) and "" not in figures
+    except TypeError:  # a figure that is not text
+        plain = False
+    if not plain:
+        for record in records.values():
+            for field, value in record.items():
+                if field != "action_type":
+                    record[field] = decimal_text(value)
+    return list(records.values()) or None
+
+
+def insight_row(raw: Mapping[str, Any], report: str, level: str) -> dict[str, Any]:
+    """One insights row, its action lists nested in `actions` (one record per action type, `action_records`)."""
     day = to_date(raw.get("date_start"))
     if day is None:
         raise NormalizationError("insights row without date_start")
-    key: dict[str, Any] = {
+    row = {
         "report": report,
         "level": level,
         "date_day": day,
@@ -235,43 +314,17 @@ def insight_rows(raw: Mapping[str, Any], report: str, level: str) -> tuple[dict[
         "adset_id": raw.get("adset_id"),
         "ad_id": raw.get("ad_id"),
         **{b: raw.get(b) for b in BREAKDOWNS},
-    }
-    row = {
-        **key,
         "spend": to_decimal(raw.get("spend")),
         "impressions": to_int(raw.get("impressions")),
         "clicks": to_int(raw.get("clicks")),
         "inline_link_clicks": to_int(raw.get("inline_link_clicks")),
         "reach": to_int(raw.get("reach")),
         "frequency": to_float(raw.get("frequency")),
+        "actions": action_records(raw),
     }
-    actions: list[dict[str, Any]] = []
-    for metric in ACTION_FIELDS:
-        for item in raw.get(metric) or ():
-            action_type = item.get("action_type")
-            if not action_type:
-                continue
-            for window in ATTRIBUTION_KEYS:
-                if window in item:
-                    actions.append(
-                        {
-                            **key,
-                            "metric": metric,
-                            "action_type": action_type,
-                            "attribution_window": window,
-                            "value": to_decimal(item[window]),
-                        }
-                    )
-    return row, actions
+    return row
 
 
-def normalize_insights(
-    rows: Iterable[Mapping[str, Any]], report: str, level: str
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    out_rows: list[dict[str, Any]] = []
-    out_actions: list[dict[str, Any]] = []
-    for raw in rows:
-        row, actions = insight_rows(raw, report, level)
-        out_rows.append(row)
-        out_actions.extend(actions)
-    return out_rows, out_actions
+def normalize_insights(rows: Iterable[Mapping[str, Any]], report: str, level: str) -> list[dict[str, Any]]:
+    """Insights rows of one page (see `insight_row`)."""
+    return [insight_row(raw, report, level) for raw in rows]

@@ -1,6 +1,6 @@
 """The insights reports SENTRUM lands: one name per (level, breakdowns), all daily (`time_increment=1`).
 
-The names are a contract: they are the `report` column of `meta_insights` / `meta_insights_actions`, the `report` of
+The names are a contract: they are the `report` column of `meta_insights`, the `report` of
 the batch manifest, and what the dbt marts select on.
 """
 

@@ -36,16 +36,35 @@ class WarehouseResource(dg.ConfigurableResource):
     """The embedded default's warehouse: one DuckDB file. (Production: `BigQueryWarehouseResource`, same methods.)"""
 
     duckdb_path: str
+    # DuckDB's bounds (Settings: SENTRUM_DUCKDB_MEMORY_LIMIT, _THREADS, _TEMP_DIR, _WRITE_BUFFER_MB)
+    memory_limit: str = "2GB"
+    threads: int = 4
+    temp_directory: str | None = None
+    write_buffer_mb: int = 16
 
     @contextmanager
     def open(self) -> Iterator[Warehouse]:
-        with DuckDBWarehouse(self.duckdb_path) as wh:
+        with DuckDBWarehouse(
+            self.duckdb_path,
+            memory_limit=self.memory_limit,
+            threads=self.threads,
+            temp_directory=self.temp_directory,
+            insert_bytes=self.write_buffer_mb * 1024 * 1024,
+        ) as wh:
             yield wh
 
     @contextmanager
     def dbt_env(self) -> Iterator[dict[str, str]]:
-        """What dbt's profiles.yml reads to reach this warehouse."""
-        yield {"SENTRUM_DUCKDB_PATH": self.duckdb_path, "SENTRUM_DBT_TARGET": "duckdb"}
+        """What dbt's profiles.yml reads to reach this warehouse, with the same bounds as the extractor's."""
+        env = {
+            "SENTRUM_DUCKDB_PATH": self.duckdb_path,
+            "SENTRUM_DBT_TARGET": "duckdb",
+            "SENTRUM_DUCKDB_MEMORY_LIMIT": self.memory_limit,
+            "SENTRUM_DUCKDB_THREADS": str(self.threads),
+        }
+        if self.temp_directory:
+            env["SENTRUM_DUCKDB_TEMP_DIR"] = self.temp_directory
+        yield env
 
 
 class _WarehouseRegistry:
@@ -162,7 +181,13 @@ def warehouse_resource(settings: Settings) -> Any:
         from orchestration.bigquery import BigQueryWarehouseResource
 
         return BigQueryWarehouseResource(**_bigquery_fields(settings))
-    return WarehouseResource(duckdb_path=str(settings.duckdb_file))
+    return WarehouseResource(
+        duckdb_path=str(settings.duckdb_file),
+        memory_limit=settings.duckdb_memory_limit,
+        threads=settings.duckdb_threads,
+        temp_directory=str(settings.duckdb_temp_directory),
+        write_buffer_mb=settings.duckdb_write_buffer_mb,
+    )
 
 
 def registry_resource(settings: Settings) -> RegistryResource:

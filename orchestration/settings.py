@@ -23,6 +23,13 @@ class Settings(BaseSettings):
     home: Path = Path(".sentrum")
     warehouse: Literal["duckdb", "bigquery"] = "duckdb"
     duckdb_path: Path | None = None
+    # DuckDB's bounds, in every process that opens the file (extraction, dbt): memory it may hold before it spills
+    # to `duckdb_temp_dir` (DuckDB's own default is 80% of RAM: a workspace month drove dbt to 18 GB), and threads.
+    duckdb_memory_limit: str = "2GB"
+    duckdb_threads: int = Field(default=4, ge=1, le=256)
+    duckdb_temp_dir: Path | None = None
+    # A batch being written holds at most this much (Arrow) per table before it is inserted (bench/load/README.md).
+    duckdb_write_buffer_mb: int = Field(default=16, ge=1, le=4096)
     bq_project: str | None = None
     bq_location: str | None = None
     bq_dataset_prefix: str = "sentrum_"
@@ -78,6 +85,15 @@ class Settings(BaseSettings):
     # A workspace without a successful extraction for longer than this fails its freshness check.
     freshness_hours: int = Field(default=36, ge=1)
 
+    @field_validator("duckdb_memory_limit")
+    @classmethod
+    def _memory_shape(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B)", v.strip(), re.IGNORECASE):
+            raise ValueError(f"SENTRUM_DUCKDB_MEMORY_LIMIT must look like 2GB or 512MiB, got {v!r}")
+        return v.strip()
+
     @field_validator("meta_api_version")
     @classmethod
     def _version_shape(cls, v: str) -> str:
@@ -101,6 +117,11 @@ class Settings(BaseSettings):
     @property
     def duckdb_file(self) -> Path:
         return (self.duckdb_path or self.home_dir / "warehouse.duckdb").expanduser().resolve()
+
+    @property
+    def duckdb_temp_directory(self) -> Path:
+        """Where DuckDB spills what does not fit in its memory limit."""
+        return (self.duckdb_temp_dir or self.home_dir / "duckdb_tmp").expanduser().resolve()
 
     @property
     def registry_location(self) -> str:

@@ -386,7 +386,8 @@ class BigQueryWarehouse:
         if ("table", table_id, table.columns) in self._ensured:
             return
         self._ensure_dataset(table.schema)
-        wanted = [bigquery.SchemaField(c, _BQ_TYPE[k], mode="NULLABLE") for c, k in table.columns]
+        wanted = [bigquery.SchemaField.from_api_repr(f) for f in table.bigquery_fields()]
+        ddl_types = dict(table.bigquery_types())
         with self._api(f"table {table_id}"):
             try:
                 existing = self.client.get_table(table_id, retry=self.retry, timeout=self.api_timeout_s)
@@ -408,7 +409,7 @@ class BigQueryWarehouse:
                 for f in wanted:
                     if f.name not in have:
                         self._submit(
-                            f"alter table `{table_id}` add column if not exists {f.name} {f.field_type}",
+                            f"alter table `{table_id}` add column if not exists {f.name} {ddl_types[f.name]}",
                             None,
                             self._job_labels("ddl", layer=table.schema),
                         ).result(retry=self.retry, timeout=self.job_timeout_s, job_retry=self.job_retry)
@@ -489,6 +490,10 @@ class BigQueryWarehouse:
             create_disposition=bigquery.CreateDisposition.CREATE_NEVER,
             labels=self._job_labels("load", layer=table.schema, workspace=workspace),
         )
+        # Parquet's LIST wrapper (list -> element) read as a REPEATED field, so a record-list column loads into the
+        # table's ARRAY<STRUCT> column as it is (meta_insights.actions)
+        config.parquet_options = bigquery.ParquetOptions()
+        config.parquet_options.enable_list_inference = True
         with self._api(f"load into {destination}"):
             for attempt in range(100):
                 job_id = f"{job_base}_{attempt}"

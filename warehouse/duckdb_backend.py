@@ -27,6 +27,11 @@ COMMIT_ROWS = 200_000
 # large INSERT is scanned in parallel; ~200k rows (one INSERT, then a COMMIT) measured fastest (bench/load/README.md).
 # Bounded per table and batch, so memory stays flat however many pages a batch has.
 INSERT_ROWS = 200_000
+# ... and in bytes (Arrow's), whichever comes first: an insights row with its nested action records weighs ~1 KB
+# in Arrow (every decimal field of a record takes 16 bytes, null or not), so 200k of them would hold ~200 MB per batch.
+# 16 MB: the process's peak RSS follows this size (inserting 32 MB chunks peaked ~2x higher than 8 MB ones) while
+# CPU per row changed by ~5% between 8 and 32 MB (bench/load/README.md).
+INSERT_BYTES = 16 * 1024 * 1024
 # Inserts run on these threads while the caller normalises the next pages (DuckDB releases the GIL). Each batch has
 # at most one insert in flight, so its statements stay in order on its cursor and memory stays bounded.
 _INSERTS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="duckdb-insert")
@@ -52,9 +57,11 @@ class DuckDBBatchWriter:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         self._uncommitted_rows = 0
-        # per table: Arrow pages not yet inserted, and their row count
+        self._uncommitted_bytes = 0
+        # per table: Arrow pages not yet inserted, their row count and bytes
         self._pending: dict[str, list[pa.Table]] = {}
         self._pending_rows: dict[str, int] = {}
+        self._pending_bytes: dict[str, int] = {}
         self._inflight: Future[None] | None = None
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
@@ -74,7 +81,8 @@ class DuckDBBatchWriter:
         with self._lock:
             self._pending.setdefault(table, []).append(arrow)
             self._pending_rows[table] = self._pending_rows.get(table, 0) + len(arrow)
-            if self._pending_rows[table] >= self._wh.insert_rows:
+            self._pending_bytes[table] = self._pending_bytes.get(table, 0) + arrow.nbytes
+            if self._pending_rows[table] >= self._wh.insert_rows or self._pending_bytes[table] >= self._wh.insert_bytes:
                 self._flush(table)
         self.batch.row_counts[table] = self.batch.row_counts.get(table, 0) + len(rows)
 
@@ -83,6 +91,7 @@ class DuckDBBatchWriter:
         has finished (under self._lock). An error of the previous insert is raised here."""
         pages = self._pending.pop(table, [])
         self._pending_rows.pop(table, None)
+        self._pending_bytes.pop(table, None)
         if not pages:
             return
         # read at flush, not cached: a caller may set batch.batch_id after open_batch (tests replaying known
@@ -98,13 +107,16 @@ class DuckDBBatchWriter:
         """On an insert thread: the INSERT, then a COMMIT when enough rows are uncommitted."""
         self._wh._insert(spec, rows, con, stamp)
         self._uncommitted_rows += len(rows)
-        if self._uncommitted_rows >= self._wh.commit_rows:
+        self._uncommitted_bytes += rows.nbytes
+        # DuckDB holds uncommitted rows in the transaction's own storage: committed by rows and by bytes alike
+        if self._uncommitted_rows >= self._wh.commit_rows or self._uncommitted_bytes >= self._wh.insert_bytes:
             try:
                 con.execute("COMMIT")
                 con.execute("BEGIN TRANSACTION")
             except duckdb.Error as exc:
                 raise WarehouseError(f"DuckDB could not commit rows of batch {self.batch.batch_id}: {exc}") from exc
             self._uncommitted_rows = 0
+            self._uncommitted_bytes = 0
 
     def _wait(self) -> None:
         """Wait for the batch's insert in flight; its error (a WarehouseError) is raised here."""
@@ -147,7 +159,12 @@ class DuckDBBatchWriter:
 
 class DuckDBWarehouse:
     """One DuckDB file. DuckDB admits a single writing process, so open it for a unit of work and close it
-    before another process (dbt) needs the file."""
+    before another process (dbt) needs the file.
+
+    `memory_limit` (DuckDB's syntax, e.g. '2GB'), `threads` and `temp_directory` (where DuckDB spills what does not
+    fit) bound the process; None leaves DuckDB's default (80% of RAM, every core, `<file>.tmp`). A batch writer
+    holds at most `insert_rows` rows or `insert_bytes` bytes per table before inserting them, and commits (invisibly:
+    the manifest row comes last) every `commit_rows` rows or `insert_bytes` bytes."""
 
     def __init__(
         self,
@@ -156,10 +173,15 @@ class DuckDBWarehouse:
         clock: Callable[[], datetime] | None = None,
         commit_rows: int = COMMIT_ROWS,
         insert_rows: int = INSERT_ROWS,
+        insert_bytes: int = INSERT_BYTES,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+        temp_directory: Path | str | None = None,
     ) -> None:
         self.path = Path(path)
         self.commit_rows = commit_rows
         self.insert_rows = insert_rows
+        self.insert_bytes = insert_bytes
         # when batches start and complete (the manifest's timestamps); tests pin it to replay batches exactly
         self._clock = clock or (lambda: datetime.now(UTC))
         self.read_only = read_only
@@ -167,6 +189,15 @@ class DuckDBWarehouse:
         if not read_only and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, mode=0o700)
             os.chmod(self.path.parent, 0o700)
+        # Bounded memory (settings): a limit, threads, and a folder to spill to; compaction reopens with the same.
+        self._config: dict[str, Any] = {}
+        if memory_limit is not None:
+            self._config["memory_limit"] = memory_limit
+        if threads is not None:
+            self._config["threads"] = threads
+        if temp_directory is not None:
+            Path(temp_directory).mkdir(parents=True, mode=0o700, exist_ok=True)
+            self._config["temp_directory"] = str(temp_directory)
         self._con = self._connect()
         if created and not read_only and self.path.exists():
             os.chmod(self.path, 0o600)  # the warehouse holds customers' ad data: owner only
@@ -184,9 +215,13 @@ class DuckDBWarehouse:
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
-            return duckdb.connect(str(self.path), read_only=self.read_only)
-        except duckdb.Error as exc:
+            con = duckdb.connect(str(self.path), read_only=self.read_only, config=self._config)
+        except duckdb.Error as exc:  # a locked or unreadable file, or a setting DuckDB refuses
             raise WarehouseError(f"cannot open the DuckDB warehouse {self.path}: {exc}") from exc
+        # no progress bar on stdout for long statements (a one-off fold, a large delete): this runs inside
+        # extraction processes and Dagster steps
+        con.execute("SET enable_progress_bar = false")
+        return con
 
     def __enter__(self) -> DuckDBWarehouse:
         return self
@@ -246,7 +281,7 @@ class DuckDBWarehouse:
                     {"schema": table.schema, "table": table.name},
                 ).fetchall()
             }
-            for column, ddl_type in table.duckdb_columns():
+            for column, ddl_type in table.duckdb_columns(self._name):
                 if column not in have:
                     self._con.execute(
                         f"ALTER TABLE {self.table_ref(table.schema, table.name)} "

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import pyarrow as pa
 
@@ -52,10 +53,64 @@ _BIGQUERY = {
 }
 
 
+@dataclass(frozen=True)
+class RecordList:
+    """A column holding a list of records (a nested column): DuckDB `STRUCT(...)[]`, BigQuery `ARRAY<STRUCT<...>>`
+    (a REPEATED RECORD), Arrow `list<struct>`. Its fields are scalar logical types."""
+
+    fields: tuple[tuple[str, str], ...]
+
+    def __post_init__(self) -> None:
+        if not self.fields:
+            raise ValueError("a record list has no fields")
+        for name, kind in self.fields:
+            check_identifier(name, "record field name")
+            if kind not in _ARROW:
+                raise ValueError(f"record field {name}: unknown type {kind!r}; known: {sorted(_ARROW)}")
+        if len({n for n, _ in self.fields}) != len(self.fields):
+            raise ValueError("a record list has duplicate fields")
+
+    def field_names(self) -> list[str]:
+        return [n for n, _ in self.fields]
+
+
+# A column's logical type: a scalar type name (`_ARROW`'s keys) or a record list.
+Kind = str | RecordList
+
+
+def _arrow_type(kind: Kind) -> pa.DataType:
+    if isinstance(kind, RecordList):
+        return pa.list_(pa.struct([(n, _ARROW[t]) for n, t in kind.fields]))
+    return _ARROW[kind]
+
+
+def _duckdb_type(kind: Kind, quote: Callable[[str], str] = str) -> str:
+    if isinstance(kind, RecordList):
+        return "STRUCT(" + ", ".join(f"{quote(n)} {_DUCKDB[t]}" for n, t in kind.fields) + ")[]"
+    return _DUCKDB[kind]
+
+
+def _bigquery_type(kind: Kind) -> str:
+    if isinstance(kind, RecordList):
+        return "ARRAY<STRUCT<" + ", ".join(f"{n} {_BIGQUERY[t]}" for n, t in kind.fields) + ">>"
+    return _BIGQUERY[kind]
+
+
+def _bigquery_field(name: str, kind: Kind) -> dict[str, Any]:
+    if isinstance(kind, RecordList):
+        return {
+            "name": name,
+            "type": "RECORD",
+            "mode": "REPEATED",
+            "fields": [_bigquery_field(n, t) for n, t in kind.fields],
+        }
+    return {"name": name, "type": _BIGQUERY[kind], "mode": "NULLABLE"}
+
+
 @lru_cache(maxsize=256)
-def _arrow_schema(columns: tuple[tuple[str, str], ...]) -> pa.Schema:
+def _arrow_schema(columns: tuple[tuple[str, Kind], ...]) -> pa.Schema:
     # cached: the write path asks for it once per page
-    return pa.schema([(c, _ARROW[t]) for c, t in columns])
+    return pa.schema([(c, _arrow_type(t)) for c, t in columns])
 
 
 # The layers of the warehouse: DuckDB schemas, BigQuery datasets `<prefix><layer>`. Every place that has to cover
@@ -68,7 +123,7 @@ class Table:
     """A table the pipeline writes itself (raw and ops layers); dbt owns the others."""
 
     name: str
-    columns: tuple[tuple[str, str], ...]
+    columns: tuple[tuple[str, Kind], ...]
     # the date column raw tables are partitioned by on BigQuery (None: not partitioned)
     partition_by: str | None = None
     schema: str = RAW_SCHEMA
@@ -81,7 +136,7 @@ class Table:
             raise ValueError(f"table {self.name} has no columns")
         for column, kind in self.columns:
             check_identifier(column, f"column name of {self.name}")
-            if kind not in _ARROW:
+            if not isinstance(kind, RecordList) and kind not in _ARROW:
                 raise ValueError(f"{self.name}.{column}: unknown type {kind!r}; known: {sorted(_ARROW)}")
         names = self.column_names
         if len(set(names)) != len(names):
@@ -101,15 +156,20 @@ class Table:
     def arrow_schema(self) -> pa.Schema:
         return _arrow_schema(self.columns)
 
-    def duckdb_columns(self) -> list[tuple[str, str]]:
-        return [(c, _DUCKDB[t]) for c, t in self.columns]
+    def duckdb_columns(self, quote: Callable[[str], str] = str) -> list[tuple[str, str]]:
+        return [(c, _duckdb_type(t, quote)) for c, t in self.columns]
 
     def duckdb_ddl(self, quote: Callable[[str], str] = str) -> str:
-        cols = ",\n  ".join(f"{quote(c)} {t}" for c, t in self.duckdb_columns())
+        cols = ",\n  ".join(f"{quote(c)} {t}" for c, t in self.duckdb_columns(quote))
         return f"CREATE TABLE IF NOT EXISTS {quote(self.schema)}.{quote(self.name)} (\n  {cols}\n)"
 
     def bigquery_types(self) -> list[tuple[str, str]]:
-        return [(c, _BIGQUERY[t]) for c, t in self.columns]
+        """(column, BigQuery DDL type), e.g. `ARRAY<STRUCT<action_type STRING, ...>>` for a record list."""
+        return [(c, _bigquery_type(t)) for c, t in self.columns]
+
+    def bigquery_fields(self) -> list[dict[str, Any]]:
+        """The columns as BigQuery's REST API spells a table schema (`SchemaField.from_api_repr` reads them)."""
+        return [_bigquery_field(c, t) for c, t in self.columns]
 
 
 _KEY = (("workspace_id", "string"), ("batch_id", "string"), ("account_id", "string"))
@@ -234,6 +294,17 @@ AD_CREATIVES = Table(
     ),
 )
 
+# The action lists of an insights row (Meta's `actions`, `action_values`, `conversions`, `conversion_values`), kept
+# nested in the row: one record per action type, one field per (list, attribution window), e.g. `actions_7d_click`,
+# `action_values_value` (`value`: the account's own attribution setting). Windows and lists as columns rather than
+# rows: the old one-row-per-(list, type, window) table held ~12-20 rows per insights row, each repeating the whole
+# insights key (bench/load/README.md, "Raw shape of the actions").
+ACTION_METRICS = ("actions", "action_values", "conversions", "conversion_values")
+ACTION_WINDOWS = ("value", "1d_click", "7d_click", "28d_click", "1d_view", "1d_ev")
+ACTION_RECORD = RecordList(
+    (("action_type", "string"), *((f"{m}_{w}", "numeric") for m in ACTION_METRICS for w in ACTION_WINDOWS))
+)
+
 INSIGHTS = Table(
     "meta_insights",
     (
@@ -246,11 +317,14 @@ INSIGHTS = Table(
         # reach and frequency are only meaningful at the grain they were fetched for (never summed downstream)
         ("reach", "int64"),
         ("frequency", "float64"),
+        ("actions", ACTION_RECORD),
     ),
     partition_by="date_day",
 )
 
-INSIGHTS_ACTIONS = Table(
+# The previous shape of the action lists: one row per (insights key, list, action type, window). No longer written;
+# `warehouse.legacy_actions` folds rows of this shape into `meta_insights.actions`, then drops the table.
+LEGACY_INSIGHTS_ACTIONS = Table(
     "meta_insights_actions",
     (
         *_KEY,
@@ -285,7 +359,6 @@ EXTRACTION_ERRORS = Table(
 )
 
 RAW_TABLES: dict[str, Table] = {
-    t.name: t
-    for t in (AD_ACCOUNTS, CAMPAIGNS, ADSETS, ADS, AD_CREATIVES, INSIGHTS, INSIGHTS_ACTIONS, EXTRACTION_ERRORS)
+    t.name: t for t in (AD_ACCOUNTS, CAMPAIGNS, ADSETS, ADS, AD_CREATIVES, INSIGHTS, EXTRACTION_ERRORS)
 }
 ALL_TABLES: dict[str, Table] = {MANIFEST.name: MANIFEST, **RAW_TABLES}

@@ -147,8 +147,9 @@ def generate(db: Path, days: int, workspaces: int, ads: int) -> dict[str, int]:
     con.execute("drop table pulls")
     counts = {
         t: con.execute(f"select count(*) from raw.{t}").fetchone()[0]
-        for t in ("meta_batches", "meta_insights", "meta_insights_actions", "meta_ads")
+        for t in ("meta_batches", "meta_insights", "meta_ads")
     }
+    counts["action_records"] = con.execute("select sum(len(actions)) from raw.meta_insights").fetchone()[0]
     con.close()
     return counts
 
@@ -200,30 +201,28 @@ def _write_pulls(con: duckdb.DuckDBPyConnection) -> None:
     cols = ", ".join(INSIGHT_COLUMNS)
     null_bd = ", ".join(f"null as {c}" for c in BREAKDOWN_COLUMNS)
 
-    def insert(select_insights: str, select_actions: str) -> None:
+    def insert(select_insights: str) -> None:
         con.execute(f"""
-            insert into raw.meta_insights ({cols}, spend, impressions, clicks, inline_link_clicks, reach, frequency)
+            insert into raw.meta_insights ({cols}, spend, impressions, clicks, inline_link_clicks, reach, frequency,
+                                           actions)
             {select_insights}
         """)
-        con.execute(f"""
-            insert into raw.meta_insights_actions ({cols}, metric, action_type, attribution_window, value)
-            {select_actions}
-        """)
 
-    def actions_of(source: str, keys: str, purchases: str, value_cents: str) -> str:
-        return f"""
-            select {keys}, 'actions', 'offsite_conversion.fb_pixel_purchase', w.w, {purchases}
-            from {source} cross join (values ('value'), ('7d_click')) as w(w) where {purchases} > 0
-            union all
-            select {keys}, 'action_values', 'offsite_conversion.fb_pixel_purchase', 'value', {value_cents} / 100
-            from {source} where {value_cents} > 0
-        """
+    def actions_of(purchases: str, value_cents: str) -> str:
+        """The row's action lists, nested as raw holds them: one record for the pixel purchases (count under
+        `value` and `7d_click`, value under `value`; a list without a figure is left out, as Meta leaves it)."""
+        return f"""case when {purchases} > 0 or {value_cents} > 0 then [struct_pack(
+                action_type := 'offsite_conversion.fb_pixel_purchase',
+                actions_value := case when {purchases} > 0 then {purchases} end,
+                actions_7d_click := case when {purchases} > 0 then {purchases} end,
+                action_values_value := case when {value_cents} > 0 then {value_cents} / 100 end
+            )] end"""
 
     ad_keys = f"workspace_id, batch_id, account_id, report, 'ad', date_day, campaign_id, adset_id, ad_id, {null_bd}"
     insert(
-        f"""select {ad_keys}, spend_cents / 100, impressions, clicks, link_clicks, reach, impressions / reach
-            from ad_days where report = 'ad_daily'""",
-        actions_of("(select * from ad_days where report = 'ad_daily')", ad_keys, "purchases", "value_cents"),
+        f"""select {ad_keys}, spend_cents / 100, impressions, clicks, link_clicks, reach, impressions / reach,
+                   {actions_of("purchases", "value_cents")}
+            from ad_days where report = 'ad_daily'"""
     )
     for report, (level, ids) in LEVELS.items():
         group = ", ".join(["workspace_id", "batch_id", "account_id", "report", "date_day", *ids])
@@ -237,9 +236,9 @@ def _write_pulls(con: duckdb.DuckDBPyConnection) -> None:
         )"""
         keys = f"workspace_id, batch_id, account_id, report, '{level}', date_day, {id_cols}, {null_bd}"
         insert(
-            f"""select {keys}, spend_cents / 100, impressions, clicks, link_clicks, reach, impressions / reach
-                from {source}""",
-            actions_of(source, keys, "purchases", "value_cents"),
+            f"""select {keys}, spend_cents / 100, impressions, clicks, link_clicks, reach, impressions / reach,
+                       {actions_of("purchases", "value_cents")}
+                from {source}"""
         )
     for report, (columns, _, _) in BREAKDOWNS.items():
         bd = ", ".join(f"cells.{c}" if c in columns else f"null as {c}" for c in BREAKDOWN_COLUMNS)
@@ -257,9 +256,8 @@ def _write_pulls(con: duckdb.DuckDBPyConnection) -> None:
         )
         insert(
             f"""select {keys}, cell_spend_cents / 100, cell_impressions, cell_clicks, cell_link_clicks, cell_reach,
-                       cell_impressions / cell_reach
-                from {source}""",
-            actions_of(source, keys, "cell_purchases", "cell_value_cents"),
+                       cell_impressions / cell_reach, {actions_of("cell_purchases", "cell_value_cents")}
+                from {source}"""
         )
     con.execute("""
         insert into raw.meta_batches

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from graph_sandbox import SandboxServer, Scenario  # noqa: E402
 from graph_sandbox.metrics import CONVERSION_TYPES  # noqa: E402
 from insights_jobs import ExtractConfig, RateGovernor, Window, WorkspaceJob, extract_workspaces  # noqa: E402
-from insights_jobs.normalize import BREAKDOWNS  # noqa: E402
+from insights_jobs.normalize import ACTION_RECORD_FIELDS, BREAKDOWNS  # noqa: E402
 from insights_jobs.reports import REPORTS  # noqa: E402
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -154,12 +154,15 @@ class _DigestBatch:
                 key = (self.report, self.account_id, r["date_day"])
                 n, h = self.rows[key]
                 self.rows[key] = (n + 1, (h + hash(_row_tuple(r))) % 2**64)
-        elif table == "meta_insights_actions":
-            for r in rows:
-                if r["value"]:
-                    key = (self.report, self.account_id, r["date_day"], r["metric"], r["action_type"],
-                           r["attribution_window"])  # fmt: skip
-                    self.actions[key] += r["value"]
+                # the action lists, nested in the row: one record per type, a field per (list, window)
+                for record in r.get("actions") or ():
+                    for metric, fields in ACTION_RECORD_FIELDS.items():
+                        for window, field in fields:
+                            figure = Decimal(record[field]) if record.get(field) is not None else 0
+                            if figure:
+                                key = (self.report, self.account_id, r["date_day"], metric, record["action_type"],
+                                       window)  # fmt: skip
+                                self.actions[key] += figure
         self.sink.append_s += time.perf_counter() - started
 
     def commit(self) -> None:

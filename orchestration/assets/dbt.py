@@ -18,6 +18,7 @@ from pydantic import field_validator
 
 from orchestration.resources import RegistryResource, WarehouseResource
 from orchestration.settings import Settings, get_settings, prepare_home
+from warehouse.legacy_actions import fold_legacy_actions
 from workspaces import WorkspaceStatus
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -153,6 +154,12 @@ def sentrum_dbt(
     # Workspaces whose data is kept (all but those being deleted) get a per-workspace access path.
     kept = [w.id for w in registry.get().list() if w.status is not WorkspaceStatus.deletion_requested]
     args = dbt_build_args(dbt_vars(config, kept), config.full_refresh)
+    # Raw written before the action lists were nested (warehouse/legacy_actions.py): folded once, before staging
+    # reads the new shape only. A no-op afterwards. Here because this step runs once a night, alone.
+    with warehouse.open() as wh:
+        folded = fold_legacy_actions(wh)
+    if folded:
+        context.log.info(f"folded the old action rows into {folded} insights rows; raw.meta_insights_actions dropped")
     with warehouse.dbt_env() as env:
         # dagster-dbt hands os.environ to the dbt process and has no env parameter; profiles.yml reads these.
         os.environ.update(env)

@@ -42,37 +42,45 @@ def make(emulator, **kwargs) -> tuple[BigQueryWarehouse, SpyClient]:
     return wh, spy
 
 
-def insight(ad: str, day: date, spend: str = "1.00") -> dict:
-    return {"report": "ad_daily", "level": "ad", "date_day": day, "ad_id": ad, "spend": Decimal(spend)}
+ACTIONS = [{"action_type": "link_click", "actions_value": Decimal(3), "actions_7d_click": Decimal(4)}]
 
 
-def action(ad: str, day: date) -> dict:
+def insight(ad: str, day: date, spend: str = "1.00", actions: list | None = None) -> dict:
     return {
         "report": "ad_daily",
         "level": "ad",
         "date_day": day,
         "ad_id": ad,
-        "metric": "actions",
-        "action_type": "link_click",
-        "attribution_window": "value",
-        "value": Decimal(3),
+        "spend": Decimal(spend),
+        "actions": actions,
     }
+
+
+def error(ad: str, day: date) -> dict:
+    return {"report": "ad_daily", "date_start": day, "date_end": day, "object_level": "ad", "object_ids": f'["{ad}"]'}
 
 
 def write_batch(wh, ws: str, account: str, pages: int = 2, commit: bool = True):
     batch = wh.open_batch(BatchKey(ws, account, "ad_daily", D1, D2), {})
     for p in range(pages):
-        batch.append("meta_insights", [insight(f"ad_{p}", D1), insight(f"ad_{p}", D2)])
-        batch.append("meta_insights_actions", [action(f"ad_{p}", D1)])
+        batch.append("meta_insights", [insight(f"ad_{p}", D1, actions=ACTIONS), insight(f"ad_{p}", D2)])
+        batch.append("meta_extraction_errors", [error(f"ad_{p}", D1)])
     if commit:
         batch.commit()
     return batch.batch
 
 
 def counts(wh) -> dict[str, int]:
+    """Rows per table, and the nested action records of the insights rows (loaded from Parquet lists)."""
     out = {}
-    for table in ("meta_insights", "meta_insights_actions", "meta_batches"):
+    for table in ("meta_insights", "meta_extraction_errors", "meta_batches"):
         out[table] = wh.query(f"select count(*) as n from {wh.table_ref('raw', table)}")[0]["n"]
+    records = wh.query(
+        f"select count(*) as n, sum(a.actions_7d_click) as s "
+        f"from {wh.table_ref('raw', 'meta_insights')} as r cross join unnest(r.actions) as a"
+    )[0]
+    out["actions"] = records["n"]
+    assert records["s"] in (None, 4 * records["n"])  # every record's fields arrive, not only its first
     return out
 
 
@@ -83,14 +91,14 @@ def test_many_batches_make_one_load_per_table_then_the_manifest(emulator):
             write_batch(wh, ws, account)
     write_batch(wh, "acme", "act_9", commit=False)  # still running at flush time
     assert spy.loads == []  # nothing loaded per batch
-    assert counts(wh) == {"meta_insights": 0, "meta_insights_actions": 0, "meta_batches": 0}
+    assert counts(wh) == {"meta_insights": 0, "meta_extraction_errors": 0, "meta_batches": 0, "actions": 0}
 
     wh.flush()
     destinations = [c["destination"].rsplit(".", 1)[-1] for c in spy.loads]
-    assert destinations == ["meta_insights", "meta_insights_actions", "meta_batches"]
+    assert destinations == ["meta_extraction_errors", "meta_insights", "meta_batches"]
     assert all(c["config"].source_format == "PARQUET" for c in spy.loads)
     # 9 committed batches + the running one's rows (invisible: no manifest row)
-    assert counts(wh) == {"meta_insights": 40, "meta_insights_actions": 20, "meta_batches": 9}
+    assert counts(wh) == {"meta_insights": 40, "meta_extraction_errors": 20, "meta_batches": 9, "actions": 20}
     labels = spy.loads[0]["config"].labels
     assert (labels["job"], labels["layer"], labels["workspace"]) == ("load", "raw", "multiple")
 
@@ -108,7 +116,7 @@ def test_committed_batches_are_invisible_until_their_manifest_is_loaded(emulator
     write_batch(wh, "acme", "act_1")
     assert counts(wh)["meta_batches"] == 0
     wh.flush()
-    assert counts(wh) == {"meta_insights": 4, "meta_insights_actions": 2, "meta_batches": 1}
+    assert counts(wh) == {"meta_insights": 4, "meta_extraction_errors": 2, "meta_batches": 1, "actions": 2}
 
 
 def test_a_crash_before_the_manifest_leaves_nothing_visible_and_the_retry_loads_once(emulator):
@@ -123,13 +131,13 @@ def test_a_crash_before_the_manifest_leaves_nothing_visible_and_the_retry_loads_
     with pytest.raises(WarehouseError, match="simulated outage"):
         wh.flush()
     # the data is in raw, but no batch is visible: no manifest row
-    assert counts(wh) == {"meta_insights": 8, "meta_insights_actions": 4, "meta_batches": 0}
+    assert counts(wh) == {"meta_insights": 8, "meta_extraction_errors": 4, "meta_batches": 0, "actions": 4}
 
     spy.before_load = None
     write_batch(wh, "acme", "act_3")  # work goes on while the failed flush waits
     wh.flush()
     # the failed flush resumed: data jobs not repeated (job ids already DONE), manifest loaded once
-    assert counts(wh) == {"meta_insights": 12, "meta_insights_actions": 6, "meta_batches": 3}
+    assert counts(wh) == {"meta_insights": 12, "meta_extraction_errors": 6, "meta_batches": 3, "actions": 6}
     job_ids = [c["job_id"] for c in spy.loads]
     assert len(job_ids) == len(set(job_ids)) == 2 + 1 + 2 + 1  # flush 1: 2 data + manifest; flush 2: same
     ids = {r["batch_id"] for r in wh.query(f"select batch_id from {wh.table_ref('raw', 'meta_batches')}")}
@@ -155,7 +163,7 @@ def test_a_lost_reply_conflict_follows_the_existing_job(emulator):
     spy.job_override = lambda job_id: next((c["job"] for c in spy.loads if c["job_id"] == job_id), None)
     wh.flush()
     assert [c["destination"].rsplit(".", 1)[-1] for c in spy.loads].count("meta_insights") == 1
-    assert counts(wh) == {"meta_insights": 4, "meta_insights_actions": 2, "meta_batches": 1}
+    assert counts(wh) == {"meta_insights": 4, "meta_extraction_errors": 2, "meta_batches": 1, "actions": 2}
 
 
 def test_a_load_refused_before_it_ran_is_resubmitted_by_the_next_flush(emulator):
@@ -172,7 +180,7 @@ def test_a_load_refused_before_it_ran_is_resubmitted_by_the_next_flush(emulator)
     with pytest.raises(WarehouseError, match="simulated rejected load"):
         wh.flush()
     wh.flush()
-    assert counts(wh) == {"meta_insights": 4, "meta_insights_actions": 2, "meta_batches": 1}
+    assert counts(wh) == {"meta_insights": 4, "meta_extraction_errors": 2, "meta_batches": 1, "actions": 2}
 
 
 class _FailedJob:
@@ -188,7 +196,7 @@ def test_a_failed_load_job_is_superseded_by_the_next_attempt_id(emulator):
     wh.flush()
     insights_jobs = [c["job_id"] for c in spy.loads if c["destination"].endswith(".meta_insights")]
     assert len(insights_jobs) == 1 and insights_jobs[0].endswith("_meta_insights_1")
-    assert counts(wh) == {"meta_insights": 4, "meta_insights_actions": 2, "meta_batches": 1}
+    assert counts(wh) == {"meta_insights": 4, "meta_extraction_errors": 2, "meta_batches": 1, "actions": 2}
 
 
 def test_a_full_spool_flushes_by_itself(emulator):
@@ -200,7 +208,7 @@ def test_a_full_spool_flushes_by_itself(emulator):
     batch.commit()
     assert counts(wh)["meta_batches"] == 0
     wh.flush()
-    assert counts(wh) == {"meta_insights": 2, "meta_insights_actions": 0, "meta_batches": 1}
+    assert counts(wh) == {"meta_insights": 2, "meta_extraction_errors": 0, "meta_batches": 1, "actions": 0}
 
 
 def test_concurrent_writers_lose_nothing(emulator):
@@ -212,7 +220,12 @@ def test_concurrent_writers_lose_nothing(emulator):
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(work, range(24)))
     wh.close()
-    assert counts(wh) == {"meta_insights": 24 * 10, "meta_insights_actions": 24 * 5, "meta_batches": 24}
+    assert counts(wh) == {
+        "meta_insights": 24 * 10,
+        "meta_extraction_errors": 24 * 5,
+        "meta_batches": 24,
+        "actions": 24 * 5,
+    }
     assert len(spy.loads) == 3
 
 

@@ -156,22 +156,31 @@ def _metrics(spend: Decimal, impressions: int, clicks: int, link_clicks: int, re
     }
 
 
-def _action_rows(base: dict[str, Any], acts: Iterable[Action]) -> list[dict[str, Any]]:
-    return [
-        {**base, "metric": a.metric, "action_type": a.action_type, "attribution_window": a.window, "value": a.value}
-        for a in acts
-    ]
+def _records(acts: Iterable[Action]) -> list[dict[str, Any]] | None:
+    """The row's actions as raw holds them (meta_insights.actions): one record per action type, a field per (list,
+    window), as insights_jobs.normalize.action_records makes them from Meta's lists."""
+    records: dict[str, dict[str, Any]] = {}
+    for a in acts:
+        record = records.setdefault(a.action_type, {"action_type": a.action_type})
+        field_name = f"{a.metric}_{a.window}"
+        assert field_name not in record, f"two figures for {a.action_type} {field_name}"
+        record[field_name] = a.value
+    return list(records.values()) or None
 
 
-def derive(report: str, days: Sequence[AdDay]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The meta_insights and meta_insights_actions rows of `report` for these ad-days."""
+def derive(report: str, days: Sequence[AdDay]) -> list[dict[str, Any]]:
+    """The meta_insights rows of `report` for these ad-days, their actions nested."""
     insights: list[dict[str, Any]] = []
-    acts: list[dict[str, Any]] = []
     if report == "ad_daily":
         for d in days:
             base = _row(report, "ad", d.day, campaign_id=d.campaign_id, adset_id=d.adset_id, ad_id=d.ad_id)
-            insights.append({**base, **_metrics(d.spend, d.impressions, d.clicks, d.link_clicks, d.reach)})
-            acts += _action_rows(base, d.actions)
+            insights.append(
+                {
+                    **base,
+                    **_metrics(d.spend, d.impressions, d.clicks, d.link_clicks, d.reach),
+                    "actions": _records(d.actions),
+                }
+            )
     elif report in LEVEL_REPORTS:
         level = LEVEL_REPORTS[report]
         groups: dict[tuple, list[AdDay]] = defaultdict(list)
@@ -200,7 +209,7 @@ def derive(report: str, days: Sequence[AdDay]) -> tuple[list[dict[str, Any]], li
             for m in members:
                 for a in m.actions:
                     summed[(a.metric, a.action_type, a.window)] += a.value
-            acts += _action_rows(base, (Action(*k, v) for k, v in sorted(summed.items())))
+            insights[-1]["actions"] = _records(Action(*k, v) for k, v in sorted(summed.items()))
     else:
         cells = BREAKDOWNS[report]
         weights = [w for _, w in cells]
@@ -221,9 +230,14 @@ def derive(report: str, days: Sequence[AdDay]) -> tuple[list[dict[str, Any]], li
                 base = _row(
                     report, "ad", d.day, campaign_id=d.campaign_id, adset_id=d.adset_id, ad_id=d.ad_id, **values
                 )
-                insights.append({**base, **_metrics(spend[i], impressions[i], clicks[i], link_clicks[i], reach)})
-                acts += _action_rows(base, cell_actions)
-    return insights, acts
+                insights.append(
+                    {
+                        **base,
+                        **_metrics(spend[i], impressions[i], clicks[i], link_clicks[i], reach),
+                        "actions": _records(cell_actions),
+                    }
+                )
+    return insights
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -273,10 +287,9 @@ class RawWriter:
         """One batch per report covering [start, end], derived from `days` (ad-days outside it are an error)."""
         assert all(start <= d.day <= end for d in days), "ad-day outside the pull's dates"
         for report in reports:
-            insights, acts = derive(report, days)
             self.batch(
                 BatchKey(workspace_id, account_id, report, start, end),
-                {"meta_insights": insights, "meta_insights_actions": acts},
+                {"meta_insights": derive(report, days)},
                 commit=commit,
                 batch_id=f"{batch_id}_{report}" if batch_id else None,
             )

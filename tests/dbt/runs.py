@@ -70,10 +70,20 @@ def start_docs(built: Built, tmp: Path) -> dict[str, DbtRun | Path]:
     }
 
 
+def start_bounds(built: Built, tmp: Path) -> dict[str, DbtRun | Path]:
+    from tests.dbt.test_bounds import BOUNDS, SETTINGS_SQL
+
+    work = built.workdir(tmp / "bounds")
+    env = {**DUCKDB_ENV, **BOUNDS, "SENTRUM_DUCKDB_TEMP_DIR": str(work / "spill")}
+    show = ["show", "--inline", SETTINGS_SQL, "--output", "json", "--log-format", "text", *built.vars]
+    return {"spill": work / "spill", "show": start_dbt(show, work, env)}
+
+
 AFTER_BUILD: dict[str, Callable[[Built, Path], dict[str, DbtRun | Path]]] = {
     "test_incremental": start_incremental,
     "test_reconciliation": start_reconciliation,
     "test_docs": start_docs,
+    "test_bounds": start_bounds,
 }
 
 

@@ -62,11 +62,7 @@ class FakeBigQuery(BaseHTTPRequestHandler):
             project, dataset, table = m.groups()
             ref = {"projectId": project, "datasetId": dataset, "tableId": table}
             if dataset == "sentrum_raw" and table in ALL_TABLES:
-                fields = [
-                    {"name": c, "type": t, "mode": "NULLABLE"}
-                    for c, t in ALL_TABLES[table].bigquery_types()
-                    if (table, c) != self.dropped
-                ]
+                fields = [f for f in ALL_TABLES[table].bigquery_fields() if (table, f["name"]) != self.dropped]
                 return self._reply(
                     200,
                     {"kind": "bigquery#table", "tableReference": ref, "type": "TABLE", "schema": {"fields": fields}},
@@ -101,7 +97,7 @@ def test_parse_for_bigquery_needs_no_credentials(rendered):
     nodes = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     assert nodes["fct_ad_insights_daily"]["schema"] == "sentrum_marts"
     assert nodes["stg_meta__insights"]["schema"] == "sentrum_staging"
-    assert nodes["int_meta__conversions_daily"]["schema"] == "sentrum_intermediate"
+    assert nodes["int_meta__insights_daily"]["schema"] == "sentrum_intermediate"
     assert {s["schema"] for s in manifest["sources"].values()} == {"sentrum_raw"}
     for fact in FACTS:
         config = nodes[fact]["config"]
@@ -140,7 +136,11 @@ def test_compiles_for_bigquery(rendered):
             "date_day between date_sub(current_date(), interval 30 day) and date_sub(current_date(), interval 0 day)"
             in sql
         ), fact
-    assert "is not distinct from" in compiled["int_meta__insights_daily"]
+    # the nested action lists: typed as BigQuery arrays of structs, unnested with UNNEST, summed per row
+    assert "as array<struct<action_type string, actions_value numeric," in insights
+    assert "cross join unnest(insights.actions) as action" in compiled["stg_meta__insights_actions"]
+    assert "from unnest(insights.actions) as record" in compiled["int_meta__insights_daily"]
+    assert "cross join unnest(['value', '1d_click'," in compiled["int_meta__insights_actions_pivoted"]
     for name, sql in compiled.items():
         try:
             sqlglot.parse(sql, read="bigquery", error_level=sqlglot.ErrorLevel.RAISE)

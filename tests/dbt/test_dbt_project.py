@@ -111,7 +111,6 @@ def test_schemas_are_named_as_is(built):
     assert by_schema["intermediate"] == {
         "int_meta__report_coverage",
         "int_meta__insights_actions_pivoted",
-        "int_meta__conversions_daily",
         "int_meta__insights_daily",
         "int_meta__ad_hierarchy",
         "int_meta__budget_snapshots",
@@ -306,7 +305,7 @@ def test_breakdown_cells_are_the_report_rows_and_add_up_to_the_ad_day(built):
                 assert v == ad[key][m], (fact, key, m)
 
     # one ad-day, cell by cell, as derived from pull B's D2 (the newer age/gender pull has the same numbers)
-    expected, _ = derive("ad_daily_age_gender", [d for d in acme_101_pull_b() if d.day == D2 and d.ad_id == "ad_1"])
+    expected = derive("ad_daily_age_gender", [d for d in acme_101_pull_b() if d.day == D2 and d.ad_id == "ad_1"])
     got = q(
         built.db,
         "select * from marts.fct_ad_insights_daily_by_age_gender "
@@ -378,7 +377,7 @@ def test_staging_hides_uncommitted_and_superseded_rows(built):
     ghost = q(
         built.db,
         "select count(*) as n from staging.stg_meta__insights where spend = 999.99 "
-        "union all select count(*) from staging.stg_meta__insights_actions where metric_value = 99 "
+        "union all select count(*) from staging.stg_meta__insights_actions where actions_value = 99 "
         "and account_id = 'act_101' "
         "union all select count(*) from staging.stg_meta__ads where ad_id = 'ad_ghost' or ad_name = 'GHOST' "
         "union all select count(*) from staging.stg_meta__ad_creatives where creative_id = 'cr_ad_ghost'",
@@ -394,7 +393,7 @@ def test_staging_hides_uncommitted_and_superseded_rows(built):
     d2 = [d for d in acme_101_pull_b() if d.day == D2]
     assert {r["report"]: r["n"] for r in by_report} == {
         "ad_daily": 2,
-        "ad_daily_age_gender": len(derive("ad_daily_age_gender", d2)[0]),
+        "ad_daily_age_gender": len(derive("ad_daily_age_gender", d2)),
     }
     # A's actions for ad_2 on D2 are gone with its insights row
     old = q(

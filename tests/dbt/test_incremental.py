@@ -133,7 +133,7 @@ def test_restated_rows_are_replaced_and_dates_restated_to_nothing_are_emptied(ru
         "and account_id = 'act_101' and date_day = ?",
         [D2],
     )
-    expected, _ = derive("account_daily", [d for d in acme_101_pull_b() if d.ad_id == "ad_1" and d.day == D2])
+    expected = derive("account_daily", [d for d in acme_101_pull_b() if d.ad_id == "ad_1" and d.day == D2])
     assert (acc[0]["spend"], acc[0]["reach"]) == (expected[0]["spend"], expected[0]["reach"])
 
 

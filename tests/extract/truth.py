@@ -9,7 +9,7 @@ from typing import Any
 
 from graph_sandbox import Scenario
 from graph_sandbox.metrics import CONVERSION_TYPES
-from insights_jobs.normalize import BREAKDOWNS
+from insights_jobs.normalize import ACTION_RECORD_FIELDS, BREAKDOWNS
 from insights_jobs.reports import REPORTS
 
 METRICS = ("spend", "impressions", "clicks", "inline_link_clicks", "reach")
@@ -36,7 +36,7 @@ def expected(scenario: Scenario, report_name: str, account_id: str, since: date,
     return rows, actions
 
 
-def landed(rows: list[dict[str, Any]], action_rows: list[dict[str, Any]], account_id: str):
+def landed(rows: list[dict[str, Any]], account_id: str):
     got_rows: dict[tuple, dict[str, Any]] = {}
     for r in rows:
         if r["account_id"] != account_id:
@@ -45,13 +45,21 @@ def landed(rows: list[dict[str, Any]], action_rows: list[dict[str, Any]], accoun
         assert k not in got_rows, f"duplicate row {k}"
         got_rows[k] = {m: r[m] for m in METRICS}
     got_actions: dict[tuple, Decimal] = {}
-    for a in action_rows:
-        if a["account_id"] != account_id or a["value"] == 0:
-            continue  # Meta lists zero figures of a window next to non-zero ones; the truth keeps non-zero only
-        k = _key(a["date_day"], a["campaign_id"], a["adset_id"], a["ad_id"], {b: a[b] for b in BREAKDOWNS if a[b]})
-        ak = (k, a["metric"], a["action_type"], a["attribution_window"])
-        assert ak not in got_actions, f"duplicate action {ak}"
-        got_actions[ak] = a["value"]
+    for r in rows:
+        if r["account_id"] != account_id:
+            continue
+        k = _key(r["date_day"], r["campaign_id"], r["adset_id"], r["ad_id"], {b: r[b] for b in BREAKDOWNS if r[b]})
+        types = [record["action_type"] for record in r.get("actions") or ()]
+        assert len(types) == len(set(types)), f"an action type twice in {k}"
+        for record in r.get("actions") or ():
+            for metric, fields in ACTION_RECORD_FIELDS.items():
+                for window, field in fields:
+                    if record.get(field) is None:
+                        continue
+                    value = Decimal(record[field])  # exact decimal text, as the normaliser keeps it
+                    if value == 0:
+                        continue  # Meta lists zero figures of a window next to non-zero ones; the truth keeps non-zero
+                    got_actions[(k, metric, record["action_type"], window)] = value
     return got_rows, got_actions
 
 
@@ -61,8 +69,7 @@ def diff(sink, scenario: Scenario, workspace_id: str, account_id: str, since: da
     for name in reports or REPORTS:
         exp_rows, exp_actions = expected(scenario, name, account_id, since, until)
         rows = [r for r in sink.visible("meta_insights", name, workspace_id) if since <= r["date_day"] <= until]
-        acts = [r for r in sink.visible("meta_insights_actions", name, workspace_id) if since <= r["date_day"] <= until]
-        got_rows, got_actions = landed(rows, acts, account_id)
+        got_rows, got_actions = landed(rows, account_id)
         if got_rows.keys() != exp_rows.keys():
             missing, extra = exp_rows.keys() - got_rows.keys(), got_rows.keys() - exp_rows.keys()
             example = sorted(missing, key=str)[:2]

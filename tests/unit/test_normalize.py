@@ -5,6 +5,7 @@ import pytest
 
 from insights_jobs import normalize as nz
 from warehouse import RAW_TABLES
+from warehouse.schema import ACTION_RECORD
 
 
 def test_insight_row_types_and_actions_per_window():
@@ -27,32 +28,71 @@ def test_insight_row_types_and_actions_per_window():
         ],
         "action_values": [{"action_type": "offsite_conversion.fb_pixel_purchase", "value": "99.90"}],
     }
-    row, actions = nz.insight_rows(raw, "ad_daily", "ad")
+    row = nz.insight_row(raw, "ad_daily", "ad")  # the actions travel in the row
     assert row["date_day"] == date(2026, 10, 1)
     assert row["spend"] == Decimal("8.53") and isinstance(row["spend"], Decimal)
     assert (row["impressions"], row["clicks"], row["inline_link_clicks"], row["reach"]) == (171, 5, 4, 150)
     assert row["age"] is None and row["ad_id"] == "13"
-    got = {(a["metric"], a["action_type"], a["attribution_window"]): a["value"] for a in actions}
-    assert got == {
-        ("actions", "link_click", "value"): Decimal("4"),
-        ("actions", "link_click", "1d_click"): Decimal("4"),
-        ("actions", "link_click", "7d_click"): Decimal("4"),
-        ("actions", "offsite_conversion.fb_pixel_purchase", "value"): Decimal("2"),
-        ("actions", "offsite_conversion.fb_pixel_purchase", "7d_click"): Decimal("1"),
-        ("actions", "offsite_conversion.fb_pixel_purchase", "1d_view"): Decimal("1"),
-        ("action_values", "offsite_conversion.fb_pixel_purchase", "value"): Decimal("99.90"),
-    }
+    # one record per action type; a field per (list, window) Meta returned, nothing for the windows it did not;
+    # figures are Meta's exact decimal text (typed by the writer)
+    assert row["actions"] == [
+        {
+            "action_type": "link_click",
+            "actions_value": "4",
+            "actions_1d_click": "4",
+            "actions_7d_click": "4",
+        },
+        {
+            "action_type": "offsite_conversion.fb_pixel_purchase",
+            "actions_value": "2",
+            "actions_7d_click": "1",
+            "actions_1d_view": "1",
+            "action_values_value": "99.90",
+        },
+    ]
 
 
 def test_missing_metrics_become_none_and_bad_numbers_fail():
-    row, actions = nz.insight_rows({"date_start": "2026-10-01", "ad_id": "1"}, "ad_daily", "ad")
-    assert row["spend"] is None and row["impressions"] is None and actions == []
+    row = nz.insight_row({"date_start": "2026-10-01", "ad_id": "1"}, "ad_daily", "ad")
+    assert row["spend"] is None and row["impressions"] is None and row["actions"] is None
     with pytest.raises(nz.NormalizationError):
-        nz.insight_rows({"date_start": "2026-10-01", "impressions": "1.5"}, "ad_daily", "ad")
+        nz.insight_row({"date_start": "2026-10-01", "impressions": "1.5"}, "ad_daily", "ad")
     with pytest.raises(nz.NormalizationError):
-        nz.insight_rows({"date_start": "2026-10-01", "spend": "abc"}, "ad_daily", "ad")
+        nz.insight_row({"date_start": "2026-10-01", "spend": "abc"}, "ad_daily", "ad")
     with pytest.raises(nz.NormalizationError):
-        nz.insight_rows({"spend": "1"}, "ad_daily", "ad")
+        nz.insight_row({"spend": "1"}, "ad_daily", "ad")
+
+
+@pytest.mark.parametrize(
+    ("figure", "kept"),
+    [
+        ("12.50", "12.50"),
+        ("-3", "-3"),
+        ("1E+2", "1E+2"),
+        (" 1", "1"),
+        ("", None),
+        (None, None),
+        (7, "7"),
+        ("0.0", "0.0"),
+    ],
+)
+def test_action_figures_stay_exact_decimal_text(figure, kept):
+    row = nz.insight_row(
+        {"date_start": "2026-10-01", "actions": [{"action_type": "x", "value": "1", "7d_click": figure}]},
+        "ad_daily",
+        "ad",
+    )
+    assert row["actions"] == [{"action_type": "x", "actions_value": "1", "actions_7d_click": kept}]
+
+
+@pytest.mark.parametrize("figure", ["N/A", "1.2x", "NaN", "Infinity", "1 2", [1]])
+def test_an_action_figure_that_is_not_a_number_is_refused(figure):
+    with pytest.raises(nz.NormalizationError, match="not a number"):
+        nz.insight_row(
+            {"date_start": "2026-10-01", "actions": [{"action_type": "x", "value": "1", "1d_view": figure}]},
+            "ad_daily",
+            "ad",
+        )
 
 
 @pytest.mark.parametrize(
@@ -86,17 +126,23 @@ def test_rows_fit_the_warehouse_tables():
         nz.ADSETS: nz.adset_row({"id": "1"}, "USD", now),
         nz.ADS: nz.ad_row({"id": "1", "creative": {"id": "5"}}, now),
     }
-    row, _ = nz.insight_rows({"date_start": "2026-01-01"}, "ad_daily", "ad")
+    row = nz.insight_row({"date_start": "2026-01-01"}, "ad_daily", "ad")
     produced[nz.INSIGHTS] = row
-    _, actions = nz.insight_rows(
-        {"date_start": "2026-01-01", "actions": [{"action_type": "x", "value": "1"}]}, "ad_daily", "ad"
-    )
-    produced[nz.INSIGHTS_ACTIONS] = actions[0]
     stamped = {"workspace_id", "account_id", "batch_id"}
     for table, r in produced.items():
         columns = set(RAW_TABLES[table].column_names)
         assert set(r) <= columns, (table, set(r) - columns)
         assert columns - stamped <= set(r), (table, columns - stamped - set(r))
+    # the nested action records: every field the normaliser can fill is a field of the raw column, and back
+    fields = {f for per_metric in nz.ACTION_RECORD_FIELDS.values() for _, f in per_metric} | {"action_type"}
+    assert fields == set(ACTION_RECORD.field_names())
+    every_window = {w: "1" for w in nz.ATTRIBUTION_KEYS}
+    full = nz.insight_row(
+        {"date_start": "2026-01-01", **{m: [{"action_type": "x", **every_window}] for m in nz.ACTION_FIELDS}},
+        "ad_daily",
+        "ad",
+    )
+    assert set(full["actions"][0]) == fields
 
 
 def test_breakdown_values_are_part_of_the_key_and_conversions_are_kept_per_window():
@@ -109,7 +155,7 @@ def test_breakdown_values_are_part_of_the_key_and_conversions_are_kept_per_windo
         "conversions": [{"action_type": "offsite_conversion.fb_pixel_purchase", "value": "2", "28d_click": "3"}],
         "conversion_values": [{"action_type": "offsite_conversion.fb_pixel_purchase", "value": "19.90"}],
     }
-    row, actions = nz.insight_rows(raw, "ad_daily_age_gender", "ad")
+    row = nz.insight_row(raw, "ad_daily_age_gender", "ad")
     assert (row["report"], row["level"], row["age"], row["gender"], row["country"]) == (
         "ad_daily_age_gender",
         "ad",
@@ -118,20 +164,48 @@ def test_breakdown_values_are_part_of_the_key_and_conversions_are_kept_per_windo
         None,
     )
     assert nz.row_key(row) == (date(2026, 10, 1), None, None, "13", "25-34", "female", None, None, None, None)
-    got = {(a["metric"], a["attribution_window"], a["age"]): a["value"] for a in actions}
-    assert got == {
-        ("conversions", "value", "25-34"): Decimal("2"),
-        ("conversions", "28d_click", "25-34"): Decimal("3"),
-        ("conversion_values", "value", "25-34"): Decimal("19.90"),
-    }
+    assert row["actions"] == [
+        {
+            "action_type": "offsite_conversion.fb_pixel_purchase",
+            "conversions_value": "2",
+            "conversions_28d_click": "3",
+            "conversion_values_value": "19.90",
+        }
+    ]
 
 
 def test_field_split_rows_merge_into_one():
-    a, _ = nz.insight_rows({"date_start": "2026-10-01", "ad_id": "1", "spend": "2.50", "reach": "9"}, "ad_daily", "ad")
-    b, _ = nz.insight_rows({"date_start": "2026-10-01", "ad_id": "1", "impressions": "40"}, "ad_daily", "ad")
+    day = {"date_start": "2026-10-01", "ad_id": "1"}
+    a = nz.insight_row({**day, "spend": "2.50", "reach": "9"}, "ad_daily", "ad")
+    b = nz.insight_row({**day, "impressions": "40"}, "ad_daily", "ad")
     assert nz.row_key(a) == nz.row_key(b)
     nz.merge_rows(a, b)
     assert (a["spend"], a["reach"], a["impressions"], a["clicks"]) == (Decimal("2.50"), 9, 40, None)
+    # halves with different action lists: one record per type, the lists' fields side by side
+    c = nz.insight_row({**day, "actions": [{"action_type": "purchase", "value": "2"}]}, "ad_daily", "ad")
+    d = nz.insight_row(
+        {**day, "action_values": [{"action_type": "purchase", "value": "40"}, {"action_type": "lead", "value": "1"}]},
+        "ad_daily",
+        "ad",
+    )
+    nz.merge_rows(a, c)
+    nz.merge_rows(a, d)
+    assert a["actions"] == [
+        {"action_type": "purchase", "actions_value": "2", "action_values_value": "40"},
+        {"action_type": "lead", "action_values_value": "1"},
+    ]
+    assert a["spend"] == Decimal("2.50")  # a half without delivery metrics leaves them alone
+
+
+def test_an_action_type_listed_twice_is_refused():
+    """Two entries of one type in one list (Meta sends that only with action breakdowns, which are not asked for)
+    would otherwise be summed or lost silently downstream."""
+    twice = [{"action_type": "purchase", "value": "1"}, {"action_type": "purchase", "value": "2"}]
+    with pytest.raises(nz.NormalizationError, match="purchase"):
+        nz.insight_row({"date_start": "2026-10-01", "actions": twice}, "ad_daily", "ad")
+    # the same type in two different lists is one record
+    row = nz.insight_row({"date_start": "2026-10-01", "actions": twice[:1], "conversions": twice[1:]}, "ad_daily", "ad")
+    assert row["actions"] == [{"action_type": "purchase", "actions_value": "1", "conversions_value": "2"}]
 
 
 def test_creative_and_error_rows_fit_their_tables():

@@ -14,6 +14,8 @@ import pytest
 
 from warehouse import LAYERS, MANIFEST, OPS_SCHEMA, RAW_TABLES, BatchKey, Table, TableInfo, WarehouseError
 from warehouse.access import access_schema_name
+from warehouse.legacy_actions import fold_legacy_actions, legacy_table_exists
+from warehouse.schema import ACTION_RECORD, LEGACY_INSIGHTS_ACTIONS
 
 D1, D2, D3 = date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)
 T0 = datetime(2026, 11, 4, 5, 6, 7, 123456, tzinfo=UTC)
@@ -364,3 +366,118 @@ def test_access_layers_of_any_id_are_walked_and_dropped(wh, backend, workspace_i
     # DuckDB rebuilds its file; BigQuery has nothing to rewrite (time travel and fail-safe expire deleted rows)
     assert wh.compact() is (backend == "duckdb")
     assert {t.name for t in wh.tables_with_column("workspace_id")} >= {"meta_insights", "meta_batches"}
+
+
+def test_nested_action_records_round_trip(wh):
+    """meta_insights.actions (a list of records: DuckDB STRUCT[], BigQuery REPEATED RECORD loaded from Parquet)
+    reads back exactly: every field, a window Meta did not return as null (not 0), and rows without actions."""
+    records = [
+        {"action_type": "link_click", "actions_value": Decimal("4"), "actions_1d_click": Decimal("4")},
+        {
+            "action_type": "offsite_conversion.fb_pixel_purchase",
+            "actions_value": Decimal("2"),
+            "actions_1d_view": Decimal("0"),
+            "action_values_value": Decimal("99.900000001"),
+            "conversion_values_28d_click": Decimal("12.5"),
+        },
+    ]
+    write(wh, "acme", [insight("ad_1", D1, "1.00", actions=records), insight("ad_2", D1, "2.00", actions=None)])
+    wh.flush()
+    got = {r["ad_id"]: r["actions"] or [] for r in visible(wh)}
+    assert got["ad_2"] == []  # NULL on DuckDB, an empty array on BigQuery: no records either way
+    fields = ACTION_RECORD.field_names()
+    assert [sorted(r) for r in got["ad_1"]] == [sorted(fields)] * 2
+    assert [{k: v for k, v in r.items() if v is not None} for r in got["ad_1"]] == records
+    # staging's way in: one row per record, fields by name
+    raw = wh.table_ref("raw", "meta_insights")
+    flat = "cross join unnest(r.actions) as a" if "`" in raw else ", unnest(r.actions) as t(a)"
+    rows = wh.query(
+        f"select r.ad_id, a.action_type, a.actions_value, a.actions_1d_view from {raw} as r {flat} "
+        "order by a.action_type"
+    )
+    assert [(r["ad_id"], r["action_type"], r["actions_value"], r["actions_1d_view"]) for r in rows] == [
+        ("ad_1", "link_click", Decimal("4"), None),
+        ("ad_1", "offsite_conversion.fb_pixel_purchase", Decimal("2"), Decimal("0")),
+    ]
+
+
+def _legacy(ad: str, batch_id: str, metric: str, action_type: str, window: str, value: str) -> dict:
+    row = {k: v for k, v in insight(ad, D1, "0").items() if k in LEGACY_INSIGHTS_ACTIONS.column_names}
+    return {
+        **row,
+        "workspace_id": "acme",
+        "account_id": "act_1",
+        "batch_id": batch_id,
+        "metric": metric,
+        "action_type": action_type,
+        "attribution_window": window,
+        "value": Decimal(value),
+    }
+
+
+def test_old_action_rows_fold_into_their_insights_rows(wh):
+    """A warehouse written by the old code (a table of action rows) is folded into the nested column of each old
+    batch's own insights rows, then the old table is gone; a second fold changes nothing."""
+    old = write(wh, "acme", [insight("ad_1", D1, "1.00"), insight("ad_2", D1, "2.00"), insight("ad_3", D1, "3.00")])
+    new = write(wh, "acme", [insight("ad_1", D2, "4.00", actions=[{"action_type": "x", "actions_value": 1}])])
+    wh.flush()
+    wh.ensure_table(LEGACY_INSIGHTS_ACTIONS)
+    legacy = [
+        _legacy("ad_1", old.batch_id, "actions", "purchase", "value", "2"),
+        _legacy("ad_1", old.batch_id, "actions", "purchase", "7d_click", "3"),
+        _legacy("ad_1", old.batch_id, "action_values", "purchase", "value", "40.50"),
+        _legacy("ad_1", old.batch_id, "conversions", "purchase", "1d_ev", "1"),
+        _legacy("ad_1", old.batch_id, "actions", "link_click", "value", "9"),
+        _legacy("ad_2", old.batch_id, "actions", "link_click", "1d_click", "5"),
+        # another batch's rows (an older, superseded pull) stay with their own batch only
+        {**_legacy("ad_2", "gone", "actions", "link_click", "value", "77")},
+    ]
+    wh.append_rows(LEGACY_INSIGHTS_ACTIONS, legacy)
+    with pytest.raises(WarehouseError, match="1 insights keys have action rows but no insights row"):
+        fold_legacy_actions(wh)
+    assert legacy_table_exists(wh)  # nothing lost: the old table stays
+    ref = wh.table_ref("raw", LEGACY_INSIGHTS_ACTIONS.name)
+    wh.execute(f"delete from {ref} where batch_id = @b", {"b": "gone"})
+
+    assert fold_legacy_actions(wh) == 2
+    assert not legacy_table_exists(wh)
+    assert fold_legacy_actions(wh) == 0
+    got = {
+        (r["ad_id"], r["date_day"]): sorted(
+            ({k: v for k, v in a.items() if v is not None} for a in r["actions"] or []), key=lambda a: a["action_type"]
+        )
+        for r in visible(wh)
+    }
+    assert got == {
+        ("ad_1", D1): [
+            {"action_type": "link_click", "actions_value": Decimal("9")},
+            {
+                "action_type": "purchase",
+                "actions_value": Decimal("2"),
+                "actions_7d_click": Decimal("3"),
+                "action_values_value": Decimal("40.50"),
+                "conversions_1d_ev": Decimal("1"),
+            },
+        ],
+        ("ad_2", D1): [{"action_type": "link_click", "actions_1d_click": Decimal("5")}],
+        ("ad_3", D1): [],
+        ("ad_1", D2): [{"action_type": "x", "actions_value": Decimal("1")}],  # a new batch: untouched
+    }
+    assert {r["batch_id"] for r in visible(wh) if r["date_day"] == D2} == {new.batch_id}
+
+
+def test_ensure_table_adds_a_record_list_column(wh):
+    """An insights table created before the nested actions existed gets the column (ALTER TABLE ... ARRAY<STRUCT> /
+    STRUCT[]), as the fold of old action rows needs."""
+    from warehouse.schema import RecordList
+
+    v1 = Table("evolving_nested", (("workspace_id", "string"), ("n", "int64")), schema=OPS_SCHEMA)
+    record = RecordList((("action_type", "string"), ("actions_value", "numeric")))
+    v2 = Table("evolving_nested", (*v1.columns, ("items", record)), schema=OPS_SCHEMA)
+    wh.ensure_table(v1)
+    wh.append_rows(v1, [{"workspace_id": "acme", "n": 1}])
+    wh.ensure_table(v2)
+    ref = wh.table_ref(OPS_SCHEMA, "evolving_nested")
+    flat = "cross join unnest(t.items) as i" if "`" in ref else ", unnest(t.items) as u(i)"
+    assert wh.query(f"select t.n, t.items from {ref} as t") in ([{"n": 1, "items": None}], [{"n": 1, "items": []}])
+    assert wh.query(f"select count(i.action_type) as n from {ref} as t {flat}") == [{"n": 0}]

@@ -40,3 +40,4 @@
 {% macro default__null_safe_equals(left, right) -%}
     {{ left }} is not distinct from {{ right }}
 {%- endmacro %}
+

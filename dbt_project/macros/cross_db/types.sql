@@ -60,3 +60,28 @@
     {%- endif -%}
     {{ return(types[logical_type]) }}
 {%- endmacro %}
+
+
+{#
+    A list of records (raw's nested action lists): `fields` is [(name, logical type)]. DuckDB `struct(...)[]`,
+    BigQuery `array<struct<...>>` (a REPEATED RECORD).
+#}
+{% macro record_list_type(fields) -%}
+    {{ return(adapter.dispatch('record_list_type', 'sentrum')(fields)) }}
+{%- endmacro %}
+
+{% macro default__record_list_type(fields) -%}
+    {%- set parts = [] -%}
+    {%- for name, logical_type in fields -%}
+        {%- do parts.append(name ~ ' ' ~ sentrum.column_type(logical_type)) -%}
+    {%- endfor -%}
+    {{ return('struct(' ~ parts | join(', ') ~ ')[]') }}
+{%- endmacro %}
+
+{% macro bigquery__record_list_type(fields) -%}
+    {%- set parts = [] -%}
+    {%- for name, logical_type in fields -%}
+        {%- do parts.append(name ~ ' ' ~ sentrum.column_type(logical_type)) -%}
+    {%- endfor -%}
+    {{ return('array<struct<' ~ parts | join(', ') ~ '>>') }}
+{%- endmacro %}

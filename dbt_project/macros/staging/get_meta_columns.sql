@@ -159,15 +159,31 @@
         {"name": "inline_link_clicks", "datatype": sentrum.column_type('int64')},
         {"name": "reach", "datatype": sentrum.column_type('int64')},
         {"name": "frequency", "datatype": sentrum.column_type('float64')},
+        {"name": "actions", "datatype": sentrum.record_list_type(sentrum.meta_action_record_fields())},
     ]) }}
 {% endmacro %}
 
 
-{% macro get_meta_insights_actions_columns() %}
-    {{ return(sentrum.meta_insight_key_columns() + [
-        {"name": "metric", "datatype": sentrum.column_type('string')},
-        {"name": "action_type", "datatype": sentrum.column_type('string')},
-        {"name": "attribution_window", "datatype": sentrum.column_type('string')},
-        {"name": "value", "datatype": sentrum.column_type('numeric'), "alias": "metric_value"},
-    ]) }}
+{#
+    The action lists of an insights row, nested in `meta_insights.actions` (warehouse/schema.py ACTION_RECORD): one
+    record per action type with a field per (API list, attribution window), `<list>_<window>`, e.g. `actions_7d_click`,
+    `action_values_value` (window `value`: the account's own attribution setting).
+#}
+{% macro meta_action_metrics() %}
+    {{ return(['actions', 'action_values', 'conversions', 'conversion_values']) }}
+{% endmacro %}
+
+{% macro meta_action_windows() %}
+    {{ return(['value', '1d_click', '7d_click', '28d_click', '1d_view', '1d_ev']) }}
+{% endmacro %}
+
+{# [(field name, logical type)] of an action record, action_type first. #}
+{% macro meta_action_record_fields() %}
+    {%- set fields = [('action_type', 'string')] -%}
+    {%- for metric in sentrum.meta_action_metrics() -%}
+        {%- for window in sentrum.meta_action_windows() -%}
+            {%- do fields.append((metric ~ '_' ~ window, 'numeric')) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(fields) }}
 {% endmacro %}

@@ -8,17 +8,6 @@
                 columns: [workspace_id, ad_id, date_day]
 #}
 {% test unique_combination(model, columns) %}
-
-select
-    {% for column in columns -%}
-    {{ column }},
-    {% endfor -%}
-    count(*) as n_rows
-from {{ model }}
-group by
-    {% for column in columns -%}
-    {{ column }}{% if not loop.last %},{% endif %}
-    {% endfor -%}
-having count(*) > 1
-
+    {{ adapter.dispatch('unique_combination_sql', 'sentrum')(model, columns) }}
 {% endtest %}
+

@@ -1,9 +1,16 @@
 {#-
-    The action lists of every insights row pivoted to one row per (insights grain, action_type, attribution_window)
-    with one column per API list: actions, action_values, conversions, conversion_values (null when that list had
-    no entry for the type and window). Staging is already unnested (one raw row per list entry and window).
+    The action lists of every insights row, one row per (insights grain, action_type, attribution_window) with one
+    column per API list: actions, action_values, conversions, conversion_values (null when that list had no entry for
+    the type and window). Staging has one row per (insights row, action_type) with a column per (list, window): each
+    becomes one row per window Meta returned, without any aggregation (one record per type and row is a rule of raw).
 -#}
-{%- set grain = sentrum.meta_insight_grain() + ['action_type', 'attribution_window'] -%}
+{%- set grain = sentrum.meta_insight_grain() -%}
+{%- set metrics = sentrum.meta_action_metrics() -%}
+{%- set windows = sentrum.meta_action_windows() -%}
+{%- set window_literals = [] -%}
+{%- for window in windows -%}
+    {%- do window_literals.append(sentrum.string_literal(window)) -%}
+{%- endfor -%}
 
 with
 
@@ -13,22 +20,32 @@ insights_actions as (
 
 ),
 
-pivoted as (
+per_window as (
 
     select
         {%- for column in grain %}
         insights_actions.{{ column }},
         {%- endfor %}
-        sum(case when insights_actions.metric = 'actions' then insights_actions.metric_value end) as actions,
-        sum(case when insights_actions.metric = 'action_values' then insights_actions.metric_value end) as action_values,
-        sum(case when insights_actions.metric = 'conversions' then insights_actions.metric_value end) as conversions,
-        sum(
-            case when insights_actions.metric = 'conversion_values' then insights_actions.metric_value end
-        ) as conversion_values
+        insights_actions.action_type,
+        attribution_window,
+        {%- for metric in metrics %}
+        case attribution_window
+            {%- for window in windows %}
+            when {{ sentrum.string_literal(window) }} then insights_actions.{{ metric }}_{{ window }}
+            {%- endfor %}
+        end as {{ metric }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from insights_actions
-    group by
-        {%- for column in grain %}
-        insights_actions.{{ column }}{% if not loop.last %},{% endif %}
+    cross join {{ sentrum.unnest_rows('[' ~ window_literals | join(', ') ~ ']', 'attribution_window') }}
+
+),
+
+pivoted as (
+
+    select * from per_window
+    where
+        {%- for metric in metrics %}
+        {% if not loop.first %}or {% endif %}{{ metric }} is not null
         {%- endfor %}
 
 )

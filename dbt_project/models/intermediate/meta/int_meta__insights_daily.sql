@@ -1,21 +1,26 @@
 {#-
     Every visible insights row (all reports, levels and breakdown cells) with its conversions and the account's
     currency: what each fact selects its own report from. Reach and frequency stay as fetched for the row.
+
+    Conversions and conversion value come from the row's own action records (no join, no aggregation): the `actions`
+    and `action_values` of the action types in var `sentrum_conversion_action_types`, under the attribution window in
+    var `sentrum_attribution_window` (default `value`: the account's own attribution setting).
 -#}
 {%- set grain = sentrum.meta_insight_grain() -%}
-{%- set always_set = ['workspace_id', 'account_id', 'report', 'date_day'] -%}
+{%- set conversion_action_types = var('sentrum_conversion_action_types') -%}
+{%- set attribution_window = var('sentrum_attribution_window') -%}
+{%- if attribution_window not in sentrum.meta_action_windows() -%}
+    {{ exceptions.raise_compiler_error(
+        "var sentrum_attribution_window must be one of " ~ (sentrum.meta_action_windows() | join(', '))
+        ~ ", not '" ~ attribution_window ~ "'"
+    ) }}
+{%- endif -%}
 
 with
 
 insights as (
 
     select * from {{ ref('stg_meta__insights') }}
-
-),
-
-conversions as (
-
-    select * from {{ ref('int_meta__conversions_daily') }}
 
 ),
 
@@ -38,19 +43,12 @@ joined as (
         insights.inline_link_clicks,
         insights.reach,
         insights.frequency,
-        coalesce(conversions.conversions, 0) as conversions,
-        coalesce(conversions.conversion_value, 0) as conversion_value
+        {%- for output, metric in [('conversions', 'actions'), ('conversion_value', 'action_values')] %}
+        cast(coalesce({{ sentrum.sum_record_field(
+            'insights.actions', metric ~ '_' ~ attribution_window, 'action_type', conversion_action_types
+        ) }}, 0) as {{ sentrum.column_type('numeric') }}) as {{ output }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from insights
-    left join conversions
-        on
-            {%- for column in grain %}
-            {% if not loop.first %}and {% endif -%}
-            {%- if column in always_set -%}
-            insights.{{ column }} = conversions.{{ column }}
-            {%- else -%}
-            {{ sentrum.null_safe_equals('insights.' ~ column, 'conversions.' ~ column) }}
-            {%- endif %}
-            {%- endfor %}
     left join ad_accounts
         on
             insights.workspace_id = ad_accounts.workspace_id

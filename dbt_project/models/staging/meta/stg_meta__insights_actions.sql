@@ -1,25 +1,38 @@
-{%- set staging_columns = sentrum.get_meta_insights_actions_columns() -%}
+{#-
+    The action lists of the visible insights rows (stg_meta__insights), unnested: one row per (insights row,
+    action_type), with one column per (API list, attribution window), e.g. `actions_7d_click` (raw keeps them nested
+    in the insights row: warehouse/schema.py ACTION_RECORD). Visibility is stg_meta__insights's: same batch rule.
+-#}
+{%- set key_columns = [] -%}
+{%- for column in sentrum.meta_insight_key_columns() -%}
+    {%- do key_columns.append('insights.' ~ column.name) -%}
+{%- endfor -%}
 
 with
 
-source as (
+insights as (
 
-    select * from {{ source('meta', 'meta_insights_actions') }}
+    select * from {{ ref('stg_meta__insights') }}
 
 ),
 
-renamed as (
+unnested as (
+
+    {{ sentrum.select_unnested(key_columns, 'insights.actions', 'action', 'insights') | indent(4) }}
+
+),
+
+flattened as (
 
     select
-        {{ sentrum.fill_staging_columns(source('meta', 'meta_insights_actions'), staging_columns) }}
-    from source
-
-),
-
-visible as (
-
-    {{ sentrum.meta_visible_insight_rows('renamed', staging_columns) }}
+        {%- for column in sentrum.meta_insight_key_columns() %}
+        unnested.{{ column.name }},
+        {%- endfor %}
+        {%- for name, logical_type in sentrum.meta_action_record_fields() %}
+        unnested.action.{{ name }} as {{ name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from unnested
 
 )
 
-select * from visible
+select * from flattened
