@@ -353,7 +353,10 @@ class HistoryScrubber:
 
     def _purge_ticks(self) -> None:
         """Sensor and schedule ticks record partition requests and run requests: an instigator whose ticks name the
-        workspace loses its tick history (ticks cannot be edited one by one)."""
+        workspace loses its tick history (ticks cannot be edited one by one). An instance without schedule storage
+        (an ephemeral one, as in-process runs use) has no ticks to purge."""
+        if self.instance.schedule_storage is None:
+            return
         for state in self.instance.all_instigator_state():
             ticks = self.instance.get_ticks(state.instigator_origin_id, state.selector_id)
             if any(self.markers.found_in(serialize_value(tick.tick_data)) for tick in ticks):

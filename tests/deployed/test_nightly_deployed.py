@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from orchestration.jobs import EXTRACT_JOB, MARTS_JOB
+from orchestration.settings import Settings
 from tests.deployed.conftest import WORKSPACES
 from tests.deployed.night import HELD_ACCOUNT, KILLED_WORKSPACE
 from tests.e2e.conftest import CONVERSION_TYPES
@@ -129,7 +130,7 @@ def test_the_marts_equal_the_sandbox_truth_after_the_kills(deployed):
                 [account_id],
             )
             assert window["e"] in _yesterdays(scenario.account(account_id).timezone_name, night)
-            assert (window["e"] - window["s"]).days + 1 == 28  # SENTRUM_RESTATEMENT_DAYS' default
+            assert (window["e"] - window["s"]).days + 1 == Settings.model_fields["restatement_days"].default
             rows = _rows(
                 home,
                 "select ad_id, date_day, spend, impressions, clicks, conversions from marts.fct_ad_insights_daily "
