@@ -5,8 +5,9 @@ Entry points for the orchestrator: `build_narrator(...)` once per run from setti
 run's workspaces (or `run_diagnostics(...)` for one); `write_report(...)` renders a night as HTML.
 """
 
+from dates import Window
 from diagnostics.config import DiagnosticsConfig
-from diagnostics.findings import Entity, Finding, Metric, Window
+from diagnostics.findings import Entity, Finding, Metric
 from diagnostics.narrative import PROMPT_VERSION, Narrative
 from diagnostics.narrators import NarrationOutcome, Narrator, build_narrator
 from diagnostics.offline import OfflineNarrator

@@ -7,8 +7,9 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from dates import Window
 from diagnostics.config import DiagnosticsConfig
-from diagnostics.findings import Entity, Finding, Metric, Severity, Window
+from diagnostics.findings import Entity, Finding, Metric, Severity
 from diagnostics.marts import Account, EntityStats, MartData, Sums
 
 Detector = Callable[[MartData, DiagnosticsConfig], list[Finding]]

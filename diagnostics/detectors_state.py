@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from dates import Window
 from diagnostics.config import DiagnosticsConfig
 from diagnostics.detect_common import active, make_finding
-from diagnostics.findings import Finding, Metric, Severity, Window, grade
+from diagnostics.findings import Finding, Metric, Severity, grade
 from diagnostics.marts import EntityStats, MartData, Sums
 
 # Meta account_status codes: cannot deliver at all vs. a payment to settle (IN_GRACE_PERIOD still delivers).

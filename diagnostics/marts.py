@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
 
+from dates import Window
 from diagnostics.config import DiagnosticsConfig
-from diagnostics.findings import Window
 from diagnostics.marts_state import (
     DIM_ACCOUNTS,
     DIM_ADS,
