@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from orchestration.partitions import WORKSPACES
-from orchestration.runner import dagster_instance
+from orchestration.dbt_prepare import prepare_dbt
+from orchestration.instance import dagster_instance
 from orchestration.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +50,9 @@ def _graphql(url: str, query: str) -> dict:
 @pytest.fixture
 def webserver(tmp_path):
     home = tmp_path / "home"
-    instance = dagster_instance(Settings(home=home))
+    settings = Settings(home=home)
+    prepare_dbt(settings)  # what the code location reads when it loads (a deployment prepares it at build time)
+    instance = dagster_instance(settings)
     instance.add_dynamic_partitions(WORKSPACES, ["acme", "globex"])
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRUM_", "DAGSTER_"))}
