@@ -9,8 +9,9 @@ from dates import Window
 from diagnostics.config import DiagnosticsConfig
 from diagnostics.findings import Entity, Finding, Metric
 from diagnostics.narrative import PROMPT_VERSION, Narrative
-from diagnostics.narrators import NarrationOutcome, Narrator, build_narrator
+from diagnostics.narrators import NarrationOutcome, Narrator
 from diagnostics.offline import OfflineNarrator
+from diagnostics.providers import build_narrator
 from diagnostics.report import write_report
 from diagnostics.run import DiagnosticsResult, detect, narrate_workspaces, run_diagnostics, run_night
 from diagnostics.store import DIAGNOSTICS_SCHEMA, FINDINGS_TABLE

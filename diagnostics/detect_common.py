@@ -10,7 +10,7 @@ from typing import Any
 from dates import Window
 from diagnostics.config import DiagnosticsConfig
 from diagnostics.findings import Entity, Finding, Metric, Severity
-from diagnostics.marts import Account, EntityStats, MartData, Sums
+from diagnostics.mart_types import Account, EntityStats, MartData, Sums
 
 Detector = Callable[[MartData, DiagnosticsConfig], list[Finding]]
 
