@@ -35,7 +35,7 @@ from diagnostics.marts_state import (
     read_budgets,
     read_dims,
 )
-from warehouse.errors import WarehouseError
+from warehouse import WarehouseError
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from diagnostics.marts import FCT_AD, MartReader
 from diagnostics.narrators import NarrationOutcome, Narrator
 from diagnostics.offline import OfflineNarrator
 from diagnostics.store import FINDINGS_TABLE, finding_row, load_cache, write_night
-from warehouse.base import Warehouse
+from warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 

@@ -119,7 +119,6 @@ class AccountRunner:
         self.pending: deque[_Task] = deque()
         self.inflight: dict[str, tuple[Job, _Task]] = {}
         self.hierarchy = Hierarchy()
-        self.failures: list[FailedSlice] = []
         self.lineage_base = {"api_version": self.config.api_version, "sdk_version": ads_api_config["SDK_VERSION"]}
 
     # ---- the account --------------------------------------------------------------------------------------

@@ -204,7 +204,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     """A read of stored findings (nothing runs), so no Dagster run: like `workspaces list`."""
     from diagnostics import write_report
     from orchestration.resources import warehouse_resource
-    from retention.paths import owned_child, private_dir
+    from retention import owned_child
+    from retention.paths import private_dir
 
     settings = load_settings()
     open_registry(settings).get(args.workspace)  # a clear error for an unknown workspace

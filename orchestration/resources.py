@@ -13,7 +13,7 @@ from pydantic import PrivateAttr
 
 from dates import Window
 from insights_jobs import ExtractConfig
-from insights_jobs.token_health import inspect_tokens
+from insights_jobs.token_health import TokenHealth, inspect_tokens
 from orchestration.filelock import exclusive
 from orchestration.settings import Settings
 from secret_store import LocalSecretStore, SecretStore
@@ -84,7 +84,7 @@ class _WarehouseRegistry:
         self._warehouse = warehouse
 
     def _call(self, method: str, *args: Any) -> Any:
-        from workspaces.bigquery_registry import BigQueryRegistry
+        from workspaces import BigQueryRegistry
 
         with self._warehouse.open() as wh:
             return getattr(BigQueryRegistry(wh), method)(*args)
@@ -128,7 +128,7 @@ class SecretStoreResource(dg.ConfigurableResource):
 
     def get(self) -> SecretStore:
         if self.kind == "gcp":
-            from secret_store.gcp import SecretManagerStore
+            from secret_store import SecretManagerStore
 
             if not self.project:
                 raise dg.Failure("SENTRUM_SECRETS=gcp needs SENTRUM_BQ_PROJECT (the project holding the secrets)")
@@ -147,7 +147,7 @@ class MetaApiResource(dg.ConfigurableResource):
     app_secret: str | None = None
     token_warning_days: int = 14
 
-    def inspect_tokens(self, tokens: Mapping[str, str]) -> dict[str, Any]:
+    def inspect_tokens(self, tokens: Mapping[str, str]) -> dict[str, TokenHealth]:
         """Workspace -> TokenHealth (debug_token) for each workspace's token; never raises."""
         return inspect_tokens(self.graph_url, self.api_version, tokens, app_id=self.app_id, app_secret=self.app_secret)
 

@@ -41,7 +41,7 @@ _DUCKDB = {
     "timestamp": "TIMESTAMPTZ",
     "bool": "BOOLEAN",
 }
-_BIGQUERY = {
+BIGQUERY_TYPES = {
     "string": "STRING",
     "int64": "INT64",
     "float64": "FLOAT64",
@@ -109,7 +109,7 @@ class Table:
         return f"CREATE TABLE IF NOT EXISTS {quote(self.schema)}.{quote(self.name)} (\n  {cols}\n)"
 
     def bigquery_types(self) -> list[tuple[str, str]]:
-        return [(c, _BIGQUERY[t]) for c, t in self.columns]
+        return [(c, BIGQUERY_TYPES[t]) for c, t in self.columns]
 
 
 _KEY = (("workspace_id", "string"), ("batch_id", "string"), ("account_id", "string"))

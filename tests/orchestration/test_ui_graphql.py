@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.partitions import WORKSPACES
 from orchestration.dbt_prepare import prepare_dbt
 from orchestration.instance import dagster_instance
+from orchestration.partitions import WORKSPACES
 from orchestration.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
