@@ -49,7 +49,7 @@ def exclusive(path: Path, holder: str, wait_s: float, on_wait: Callable[[str], N
                     on_wait(held_by)
                     told = True
                 if time.monotonic() >= deadline:
-                    raise LockError(f"gave up after {wait_s:.0f} s waiting for {held_by}") from None
+                    raise LockError(f"gave up after {wait_s:g} s waiting for {held_by}") from None
                 time.sleep(POLL_S)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{holder} (pid {os.getpid()})".encode(), 0)

@@ -17,6 +17,7 @@ import pytest
 
 from orchestration.dbt_prepare import prepare_dbt
 from orchestration.instance import dagster_instance
+from orchestration.launch import repository_label
 from orchestration.partitions import WORKSPACES
 from orchestration.settings import Settings
 
@@ -25,7 +26,7 @@ QUERY = """
 {
   repositoriesOrError {
     ... on RepositoryConnection {
-      nodes { name schedules { name cronSchedule } sensors { name } }
+      nodes { name location { name } schedules { name cronSchedule } sensors { name } }
     }
   }
   assetNodes(assetKeys: [{path: ["raw", "meta_insights"]}]) { partitionKeys }
@@ -94,3 +95,6 @@ def test_the_ui_lists_workspace_partitions_schedules_and_sensors(webserver):
     assert {s["name"] for s in repo["sensors"]} == {"workspaces_sensor", "nightly_marts_sensor", "backfill_sensor"}
     [node] = data["assetNodes"]
     assert node["partitionKeys"] == ["acme", "globex"]  # one partition per workspace, never workspace x date
+    # the code location as the UI names it: the label its job pages filter runs on (`.dagster/repository`), which
+    # the CLI's runs carry (orchestration/launch.py; tests/e2e/test_cli_runs.py)
+    assert f"{repo['name']}@{repo['location']['name']}" == repository_label()
