@@ -5,11 +5,13 @@ Entry points for the orchestrator: `build_narrator(...)` once per run from setti
 run's workspaces (or `run_diagnostics(...)` for one); `write_report(...)` renders a night as HTML.
 """
 
+from dates import Window
 from diagnostics.config import DiagnosticsConfig
-from diagnostics.findings import Entity, Finding, Metric, Window
+from diagnostics.findings import Entity, Finding, Metric
 from diagnostics.narrative import PROMPT_VERSION, Narrative
-from diagnostics.narrators import NarrationOutcome, Narrator, build_narrator
+from diagnostics.narrators import NarrationOutcome, Narrator
 from diagnostics.offline import OfflineNarrator
+from diagnostics.providers import build_narrator
 from diagnostics.report import write_report
 from diagnostics.run import DiagnosticsResult, detect, narrate_workspaces, run_diagnostics, run_night
 from diagnostics.store import DIAGNOSTICS_SCHEMA, FINDINGS_TABLE

@@ -12,7 +12,8 @@ from diagnostics.config import DiagnosticsConfig
 from diagnostics.detectors_budget import budget_on
 from diagnostics.detectors_market import weekday_baseline
 from diagnostics.findings import Finding
-from diagnostics.marts import ADDITIVE, FCT_AD, MARTS, MartData, Sums
+from diagnostics.mart_types import ADDITIVE, MartData, Sums
+from diagnostics.marts import FCT_AD, MARTS
 from diagnostics.svg import Band, BarChart, LineChart, render_bars, render_line
 
 Daily = dict[date, Sums]

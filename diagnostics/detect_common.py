@@ -7,9 +7,10 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from dates import Window
 from diagnostics.config import DiagnosticsConfig
-from diagnostics.findings import Entity, Finding, Metric, Severity, Window
-from diagnostics.marts import Account, EntityStats, MartData, Sums
+from diagnostics.findings import Entity, Finding, Metric, Severity
+from diagnostics.mart_types import Account, EntityStats, MartData, Sums
 
 Detector = Callable[[MartData, DiagnosticsConfig], list[Finding]]
 

@@ -24,7 +24,7 @@ from diagnostics.findings import (
     keep_most_general,
     keep_most_specific,
 )
-from diagnostics.marts import EntityStats, MartData, Sums
+from diagnostics.mart_types import EntityStats, MartData, Sums
 
 
 # -- CPA / ROAS deterioration ------------------------------------------------------------------------------------------

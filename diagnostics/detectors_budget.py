@@ -12,8 +12,7 @@ from datetime import date, timedelta
 from diagnostics.config import DiagnosticsConfig
 from diagnostics.detect_common import active, make_finding
 from diagnostics.findings import Finding, Metric, Severity, grade
-from diagnostics.marts import EntityStats, MartData
-from diagnostics.marts_state import BudgetVersion
+from diagnostics.mart_types import BudgetVersion, EntityStats, MartData
 
 WEEKLY_CAP_DAYS = 7  # Meta: a week's spend stays within 7 x the daily budget
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import statistics
 from datetime import date, timedelta
 
+from dates import Window
 from diagnostics.config import DiagnosticsConfig
 from diagnostics.detect_common import make_finding
-from diagnostics.findings import Finding, Metric, Window, grade, keep_most_general
-from diagnostics.marts import EntityStats, MartData, Sums
+from diagnostics.findings import Finding, Metric, grade, keep_most_general
+from diagnostics.mart_types import EntityStats, MartData, Sums
 
 # The share of the matured baseline's value per link click that counts as "the value still arrives". The newest days
 # carry only a part of their final value (lag: ~30-45% on the slow curve the tests use); a broken value is ~0.

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from dates import Window
 from diagnostics.config import DiagnosticsConfig
 from diagnostics.detect_common import active, make_finding
-from diagnostics.findings import Finding, Metric, Severity, Window, grade
-from diagnostics.marts import EntityStats, MartData, Sums
+from diagnostics.findings import Finding, Metric, Severity, grade
+from diagnostics.mart_types import EntityStats, MartData, Sums
 
 # Meta account_status codes: cannot deliver at all vs. a payment to settle (IN_GRACE_PERIOD still delivers).
 DISABLED = {2: "high", 100: "high", 101: "high", 7: "warning"}  # DISABLED, PENDING_CLOSURE, CLOSED, RISK_REVIEW

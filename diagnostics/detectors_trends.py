@@ -6,7 +6,7 @@ from __future__ import annotations
 from diagnostics.config import DiagnosticsConfig
 from diagnostics.detect_common import campaign_of, drop, make_finding, noise_floor, rise
 from diagnostics.findings import Finding, Metric, Severity, grade, keep_most_specific
-from diagnostics.marts import EntityStats, MartData, Sums
+from diagnostics.mart_types import EntityStats, MartData, Sums
 
 
 # -- spend with zero conversions ---------------------------------------------------------------------------------------

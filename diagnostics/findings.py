@@ -7,8 +7,9 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from typing import Any, Literal
+
+from dates import Window
 
 Severity = Literal["info", "warning", "high"]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "high": 2}
@@ -38,32 +39,6 @@ FINDING_TYPES = (
     "value_tracking_break",
     "auction_cost_spike",
 )
-
-
-@dataclass(frozen=True)
-class Window:
-    """Inclusive range of account-timezone days."""
-
-    start: date
-    end: date
-
-    def __post_init__(self) -> None:
-        if self.start > self.end:
-            raise ValueError(f"window is reversed: {self.start} > {self.end}")
-
-    @classmethod
-    def ending(cls, end: date, days: int) -> Window:
-        return cls(end - timedelta(days=days - 1), end)
-
-    def shifted(self, days: int) -> Window:
-        return Window(self.start - timedelta(days=days), self.end - timedelta(days=days))
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    def as_list(self) -> list[str]:
-        return [self.start.isoformat(), self.end.isoformat()]
 
 
 @dataclass(frozen=True)

@@ -10,28 +10,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
 
 from diagnostics.config import DiagnosticsConfig
-from diagnostics.findings import Window
+from diagnostics.mart_types import (
+    ADDITIVE,
+    ALL_WINDOWS,
+    Account,
+    AccountWindows,
+    BreakdownCell,
+    EntityStats,
+    FrequencyStats,
+    MartData,
+    Sums,
+)
 from diagnostics.marts_state import (
     DIM_ACCOUNTS,
     DIM_ADS,
     DIM_ADSETS,
     DIM_BUDGET_HISTORY,
     DIM_CAMPAIGNS,
-    AccountDim,
-    AdDim,
-    AdsetDim,
-    BudgetVersion,
-    CampaignDim,
     read_account_dims,
     read_budgets,
     read_dims,
 )
-from warehouse.errors import WarehouseError
+from warehouse import WarehouseError
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +50,6 @@ BREAKDOWN_MARTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "placement": ("fct_ad_insights_daily_by_placement", ("publisher_platform", "platform_position")),
     "device": ("fct_ad_insights_daily_by_device", ("device_platform",)),
 }
-
-ADDITIVE = ("spend", "impressions", "clicks", "inline_link_clicks", "conversions", "conversion_value")
-# delivery windows (spend, impressions, clicks settle within a day or two)
-DELIVERY_WINDOWS = ("cur", "prev", "trail")
-# matured windows for conversion metrics, and the newest days for tracking breakage
-CONVERSION_WINDOWS = ("ccur", "cprev", "ctrail")
-ALL_WINDOWS = (*DELIVERY_WINDOWS, *CONVERSION_WINDOWS, "recent")
 
 
 ALL_MARTS = (
@@ -107,177 +104,6 @@ def _float(value: Any) -> float | None:
     return float(value) if value is not None else None
 
 
-def _ratio(num: float, den: float) -> float | None:
-    return num / den if den else None
-
-
-@dataclass
-class Sums:
-    """Additive metrics of one window; ratios recomputed from the sums (never averaged)."""
-
-    spend: float = 0.0
-    impressions: float = 0.0
-    clicks: float = 0.0
-    inline_link_clicks: float = 0.0
-    conversions: float = 0.0
-    conversion_value: float = 0.0
-
-    def add(self, other: Sums) -> None:
-        for m in ADDITIVE:
-            setattr(self, m, getattr(self, m) + getattr(other, m))
-
-    def minus(self, other: Sums) -> Sums:
-        return Sums(**{m: getattr(self, m) - getattr(other, m) for m in ADDITIVE})
-
-    @property
-    def ctr(self) -> float | None:
-        return _ratio(self.clicks, self.impressions)
-
-    @property
-    def cpa(self) -> float | None:
-        return _ratio(self.spend, self.conversions)
-
-    @property
-    def roas(self) -> float | None:
-        return _ratio(self.conversion_value, self.spend)
-
-    @property
-    def cvr(self) -> float | None:
-        """Conversions per link click (all clicks when the account reports no link clicks)."""
-        return _ratio(self.conversions, self.link_clicks)
-
-    @property
-    def link_clicks(self) -> float:
-        return self.inline_link_clicks or self.clicks
-
-
-@dataclass(frozen=True)
-class AccountWindows:
-    account_id: str
-    last_day: date
-    windows: dict[str, Window]
-
-    @classmethod
-    def build(cls, account_id: str, last_day: date, config: DiagnosticsConfig) -> AccountWindows:
-        w, t = config.window_days, config.trailing_days
-        cur = Window.ending(last_day, w)
-        prev = cur.shifted(w)
-        trail = Window(cur.start - timedelta(days=t), cur.start - timedelta(days=1))
-        m = config.maturity_days
-        windows = {
-            "cur": cur,
-            "prev": prev,
-            "trail": trail,
-            "ccur": cur.shifted(m),
-            "cprev": prev.shifted(m),
-            "ctrail": trail.shifted(m),
-            "recent": Window.ending(last_day, config.tracking_window_days),
-        }
-        # each day of the current window, as its own one-day window ("d0" the oldest)
-        for i in range(w):
-            day = cur.start + timedelta(days=i)
-            windows[f"d{i}"] = Window(day, day)
-        return cls(account_id, last_day, windows)
-
-    @property
-    def lookback(self) -> Window:
-        return Window(min(w.start for w in self.windows.values()), self.last_day)
-
-
-@dataclass
-class Account:
-    account_id: str
-    name: str | None
-    currency: str | None
-    timezone: str | None
-    windows: AccountWindows
-
-
-@dataclass
-class EntityStats:
-    """Window sums of one account, campaign, ad set or ad (ad rows rolled up: additive metrics only)."""
-
-    level: str
-    id: str
-    account_id: str
-    campaign_id: str | None = None
-    adset_id: str | None = None
-    name: str | None = None
-    sums: dict[str, Sums] = field(default_factory=lambda: {w: Sums() for w in ALL_WINDOWS})
-    first_spend_day: date | None = None  # within the current window
-    last_spend_day: date | None = None
-    # each day of the current window, oldest first (additive: a parent's day is the sum of its ads')
-    daily: list[Sums] = field(default_factory=list)
-    # mean daily frequency in cur / prev as Meta fetched it at this entity's own grain (ads only: never rolled up)
-    frequency: dict[str, float | None] = field(default_factory=dict)
-
-    def absorb(self, other: EntityStats) -> None:
-        for w in ALL_WINDOWS:
-            self.sums[w].add(other.sums[w])
-        if not self.daily:
-            self.daily = [Sums() for _ in other.daily]
-        for mine, theirs in zip(self.daily, other.daily, strict=True):
-            mine.add(theirs)
-        if other.first_spend_day and (self.first_spend_day is None or other.first_spend_day < self.first_spend_day):
-            self.first_spend_day = other.first_spend_day
-        if other.last_spend_day and (self.last_spend_day is None or other.last_spend_day > self.last_spend_day):
-            self.last_spend_day = other.last_spend_day
-
-
-@dataclass(frozen=True)
-class FrequencyStats:
-    """From an adset/campaign fact: mean of the daily frequency as fetched (days with impressions), and the CTR
-    sums at that same grain. Frequency is never summed or derived from children."""
-
-    level: str
-    id: str
-    account_id: str
-    frequency: dict[str, float | None]  # cur, prev
-    sums: dict[str, Sums]  # cur, prev (impressions, clicks)
-
-
-@dataclass(frozen=True)
-class BreakdownCell:
-    dimension: str
-    account_id: str
-    campaign_id: str
-    cell: tuple[tuple[str, str], ...]
-    sums: Sums  # the matured current window
-
-
-@dataclass
-class MartData:
-    workspace_id: str
-    accounts: dict[str, Account] = field(default_factory=dict)
-    ads: dict[str, EntityStats] = field(default_factory=dict)
-    adsets: dict[str, EntityStats] = field(default_factory=dict)
-    campaigns: dict[str, EntityStats] = field(default_factory=dict)
-    account_stats: dict[str, EntityStats] = field(default_factory=dict)
-    frequency: dict[str, dict[str, FrequencyStats]] = field(default_factory=lambda: {"adset": {}, "campaign": {}})
-    campaign_dims: dict[str, CampaignDim] = field(default_factory=dict)
-    adset_dims: dict[str, AdsetDim] = field(default_factory=dict)
-    ad_dims: dict[str, AdDim] = field(default_factory=dict)  # ads in a state worth judging (active, rejected)
-    account_dims: dict[str, AccountDim] = field(default_factory=dict)  # every account, stale ones included
-    breakdowns: dict[str, list[BreakdownCell]] = field(default_factory=dict)
-    # account -> day -> sums over the whole lookback (the auction-cost baseline and the account charts)
-    account_daily: dict[str, dict[date, Sums]] = field(default_factory=dict)
-    # (level, id) -> budget versions, oldest first; empty when the budget history mart is not built
-    budget_history: dict[tuple[str, str], list[BudgetVersion]] = field(default_factory=dict)
-    has_budget_history: bool = False
-    # (level, id) -> spend since the entity's start (entities with a lifetime budget only)
-    lifetime_spend: dict[tuple[str, str], float] = field(default_factory=dict)
-    as_of: date | None = None  # night - 1: the newest complete day any account can have
-    # what could not be read and why (a mart not built yet, a stale account)
-    skipped: dict[str, str] = field(default_factory=dict)
-
-    def stats(self, level: str) -> dict[str, EntityStats]:
-        return {"account": self.account_stats, "campaign": self.campaigns, "adset": self.adsets, "ad": self.ads}[level]
-
-    def is_conversion_campaign(self, campaign_id: str | None, objectives: Iterable[str]) -> bool:
-        dim = self.campaign_dims.get(campaign_id or "")
-        return dim is None or dim.objective is None or dim.objective in set(objectives)
-
-
 # -- SQL --------------------------------------------------------------------------------------------------------------
 def _windows_cte(accounts: Iterable[Account], names: Iterable[str]) -> tuple[str, dict[str, Any]]:
     """One row per account with its window bounds, built from parameters (portable: no arrays, no date math)."""
@@ -322,7 +148,7 @@ class MartReader:
         self._present: set[str] | None = None
         self._columns: dict[tuple[str, str], bool] = {}
 
-    def _ref(self, table: str) -> str:
+    def ref(self, table: str) -> str:
         return self.wh.table_ref(MARTS, table)
 
     def present(self, table: str) -> bool:
@@ -360,14 +186,14 @@ class MartReader:
     def _probe(self, table: str, column: str = "workspace_id") -> bool:
         """Whether a mart exists, by selecting nothing from it; errors other than "no such table" propagate."""
         try:
-            self._query(f"select {column} from {self._ref(table)} where workspace_id = @ws and false", {})
+            self.query(f"select {column} from {self.ref(table)} where workspace_id = @ws and false", {})
         except WarehouseError as exc:
             if _missing_table(exc) or (column != "workspace_id" and _missing_column(exc)):
                 return False
             raise
         return True
 
-    def _query(self, sql: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def query(self, sql: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         return self.wh.query(sql, {"ws": self.ws, **params}, labels={"sentrum_component": "diagnostics"})
 
     # -- the read ---------------------------------------------------------------------------------------------
@@ -403,9 +229,9 @@ class MartReader:
         # Bounded below so BigQuery prunes partitions. An account with nothing since is stale either way; the dims
         # still list it, so its skip is recorded below.
         since = oldest - timedelta(days=self.config.lookback_days)
-        rows = self._query(
+        rows = self.query(
             "select account_id, max(date_day) as last_day, max(account_currency) as account_currency "
-            f"from {self._ref(FCT_AD)} "
+            f"from {self.ref(FCT_AD)} "
             "where workspace_id = @ws and date_day between @since and @as_of group by account_id",
             {"as_of": as_of, "since": since},
         )
@@ -443,7 +269,7 @@ class MartReader:
         if not with_names:
             data.skipped[DIM_ADS] = "mart not built yet: ads are named by id only"
         name_join = (
-            f"left join {self._ref(DIM_ADS)} as d on d.workspace_id = f.workspace_id and d.ad_id = f.ad_id "
+            f"left join {self.ref(DIM_ADS)} as d on d.workspace_id = f.workspace_id and d.ad_id = f.ad_id "
             if with_names
             else ""
         )
@@ -455,13 +281,13 @@ class MartReader:
             + frequency
             + f", min(case when {_in('cur')} and f.spend > 0 then f.date_day end) as first_spend_day"
             f", max(case when {_in('cur')} and f.spend > 0 then f.date_day end) as last_spend_day "
-            f"from {self._ref(FCT_AD)} as f join w on f.account_id = w.account_id "
+            f"from {self.ref(FCT_AD)} as f join w on f.account_id = w.account_id "
             + name_join
             + "where f.workspace_id = @ws and f.date_day between @lo and @hi "
             "and f.date_day between w.look_start and w.look_end "
             "group by f.account_id, f.campaign_id, f.adset_id, f.ad_id"
         )
-        for r in self._query(sql, {**params, **_bounds(data.accounts.values(), ("look",))}):
+        for r in self.query(sql, {**params, **_bounds(data.accounts.values(), ("look",))}):
             ad = EntityStats(
                 level="ad",
                 id=r["ad_id"],
@@ -504,11 +330,11 @@ class MartReader:
         sql = (
             f"with w as ({cte}) select f.account_id, f.date_day, "
             + ", ".join(f"sum(coalesce(f.{m}, 0)) as {m}" for m in ADDITIVE)
-            + f" from {self._ref(FCT_AD)} as f join w on f.account_id = w.account_id "
+            + f" from {self.ref(FCT_AD)} as f join w on f.account_id = w.account_id "
             "where f.workspace_id = @ws and f.date_day between @lo and @hi "
             "and f.date_day between w.look_start and w.look_end group by f.account_id, f.date_day"
         )
-        for r in self._query(sql, {**params, **_bounds(data.accounts.values(), ("look",))}):
+        for r in self.query(sql, {**params, **_bounds(data.accounts.values(), ("look",))}):
             sums = Sums(**{m: _num(r[m]) for m in ADDITIVE})
             data.account_daily.setdefault(r["account_id"], {})[r["date_day"]] = sums
 
@@ -521,13 +347,13 @@ class MartReader:
         sql = (
             f"with w as ({cte}) select f.account_id, f.{key} as entity_id, "
             + ", ".join(freq + _window_sums(windows, ("impressions", "clicks")))
-            + f" from {self._ref(table)} as f join w on f.account_id = w.account_id "
+            + f" from {self.ref(table)} as f join w on f.account_id = w.account_id "
             "where f.workspace_id = @ws and f.date_day between @lo and @hi "
             "and f.date_day between w.prev_start and w.cur_end "
             f"group by f.account_id, f.{key}"
         )
         out = data.frequency[level]
-        for r in self._query(sql, {**params, **_bounds(data.accounts.values(), windows)}):
+        for r in self.query(sql, {**params, **_bounds(data.accounts.values(), windows)}):
             out[r["entity_id"]] = FrequencyStats(
                 level=level,
                 id=r["entity_id"],
@@ -544,13 +370,13 @@ class MartReader:
         sql = (
             f"with w as ({cte}) select f.account_id, f.campaign_id, {cols}, "
             + ", ".join(_window_sums(("ccur",)))
-            + f" from {self._ref(table)} as f join w on f.account_id = w.account_id "
+            + f" from {self.ref(table)} as f join w on f.account_id = w.account_id "
             "where f.workspace_id = @ws and f.date_day between @lo and @hi "
             "and f.date_day between w.ccur_start and w.ccur_end "
             f"group by f.account_id, f.campaign_id, {cols}"
         )
         cells = []
-        for r in self._query(sql, {**params, **_bounds(data.accounts.values(), ("ccur",))}):
+        for r in self.query(sql, {**params, **_bounds(data.accounts.values(), ("ccur",))}):
             if r["campaign_id"] is None:
                 continue
             cell = tuple((c, str(r[c]) if r[c] is not None else "unknown") for c in columns)

@@ -8,12 +8,18 @@ mart has them and are None otherwise: the detectors that need them stay silent a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from diagnostics.marts import MartData, MartReader
+from diagnostics.mart_types import (
+    AccountDim,
+    AdDim,
+    AdsetDim,
+    BudgetVersion,
+    CampaignDim,
+    MartData,
+    StateReader,
+)
 
 DIM_ACCOUNTS = "dim_ad_accounts"
 DIM_CAMPAIGNS = "dim_campaigns"
@@ -22,19 +28,6 @@ DIM_ADS = "dim_ads"
 DIM_BUDGET_HISTORY = "dim_budget_history"
 FCT_AD = "fct_ad_insights_daily"
 
-# Meta's ad account statuses (AdAccount.account_status) as dim_ad_accounts names them.
-ACCOUNT_STATUS = {
-    1: "ACTIVE",
-    2: "DISABLED",
-    3: "UNSETTLED",
-    7: "PENDING_RISK_REVIEW",
-    8: "PENDING_SETTLEMENT",
-    9: "IN_GRACE_PERIOD",
-    100: "PENDING_CLOSURE",
-    101: "CLOSED",
-    201: "ANY_ACTIVE",
-    202: "ANY_CLOSED",
-}
 # ad effective statuses the detectors judge (the rest are paused, archived, deleted, in review: nothing to flag)
 AD_STATES = ("ACTIVE", "DISAPPROVED", "WITH_ISSUES")
 
@@ -53,78 +46,7 @@ def _day(value: Any) -> date | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")).date()
 
 
-@dataclass(frozen=True)
-class AccountDim:
-    account_id: str
-    name: str | None
-    currency: str | None
-    timezone: str | None
-    status: int | None  # Meta's account_status code
-    disable_reason: int | None = None  # Meta's disable_reason code (not extracted yet)
-    spend_cap: float | None = None  # major units; 0 or None: no cap (not extracted yet)
-    amount_spent: float | None = None  # major units, lifetime spend counted against the cap (not extracted yet)
-
-    @property
-    def status_name(self) -> str | None:
-        return ACCOUNT_STATUS.get(self.status) if self.status is not None else None
-
-
-@dataclass(frozen=True)
-class CampaignDim:
-    campaign_id: str
-    account_id: str | None
-    name: str | None
-    objective: str | None
-    status: str | None
-    effective_status: str | None
-    daily_budget: float | None
-    lifetime_budget: float | None = None
-    start_day: date | None = None
-    end_day: date | None = None  # stop_time
-
-
-@dataclass(frozen=True)
-class AdsetDim:
-    adset_id: str
-    campaign_id: str | None
-    name: str | None
-    status: str | None
-    effective_status: str | None
-    daily_budget: float | None
-    lifetime_budget: float | None = None
-    start_day: date | None = None
-    end_day: date | None = None
-    optimization_goal: str | None = None
-    # learning_stage_info.status: LEARNING | SUCCESS | FAIL (FAIL is "Learning limited" in Ads Manager)
-    learning_status: str | None = None
-    learning_conversions: float | None = None  # learning_stage_info.conversions: optimisation events counted
-    learning_last_edit_day: date | None = None  # learning_stage_info.last_sig_edit_ts
-
-
-@dataclass(frozen=True)
-class AdDim:
-    ad_id: str
-    account_id: str | None
-    campaign_id: str | None
-    adset_id: str | None
-    name: str | None
-    status: str | None
-    effective_status: str | None
-    created_day: date | None
-
-
-@dataclass(frozen=True)
-class BudgetVersion:
-    """One budget of an entity, in force from `valid_from` (the first snapshot that showed it, a UTC day) to
-    `valid_to` (the first snapshot that showed the next one), or still in force (None)."""
-
-    daily_budget: float | None
-    lifetime_budget: float | None
-    valid_from: date
-    valid_to: date | None
-
-
-def read_account_dims(reader: MartReader, data: MartData) -> None:
+def read_account_dims(reader: StateReader, data: MartData) -> None:
     if not reader.present(DIM_ACCOUNTS):
         data.skipped[DIM_ACCOUNTS] = "mart not built yet: no account names, currencies or statuses"
         return
@@ -133,7 +55,7 @@ def read_account_dims(reader: MartReader, data: MartData) -> None:
         ("account_id", "account_name", "account_currency", "timezone_name", "account_status")
         + ("disable_reason", "spend_cap", "amount_spent"),
     )
-    for r in reader._query(f"select {cols} from {reader._ref(DIM_ACCOUNTS)} where workspace_id = @ws", {}):
+    for r in reader.query(f"select {cols} from {reader.ref(DIM_ACCOUNTS)} where workspace_id = @ws", {}):
         data.account_dims[r["account_id"]] = AccountDim(
             account_id=r["account_id"],
             name=r["account_name"],
@@ -146,8 +68,8 @@ def read_account_dims(reader: MartReader, data: MartData) -> None:
         )
 
 
-def read_dims(reader: MartReader, data: MartData) -> None:
-    q, ref = reader._query, reader._ref
+def read_dims(reader: StateReader, data: MartData) -> None:
+    q, ref = reader.query, reader.ref
     if reader.present(DIM_CAMPAIGNS):
         cols = reader.select_columns(
             DIM_CAMPAIGNS,
@@ -217,15 +139,15 @@ def read_dims(reader: MartReader, data: MartData) -> None:
             )
 
 
-def read_budgets(reader: MartReader, data: MartData) -> None:
+def read_budgets(reader: StateReader, data: MartData) -> None:
     """The budget versions that overlap the lookback (so pacing knows the budget in force each day instead of
     guessing from the latest one), and the spend since start of every entity with a lifetime budget."""
     since = min(a.windows.lookback.start for a in data.accounts.values())
     if reader.present(DIM_BUDGET_HISTORY):
         data.has_budget_history = True
-        rows = reader._query(
+        rows = reader.query(
             "select object_level, object_id, daily_budget, lifetime_budget, valid_from, valid_to "
-            f"from {reader._ref(DIM_BUDGET_HISTORY)} where workspace_id = @ws "
+            f"from {reader.ref(DIM_BUDGET_HISTORY)} where workspace_id = @ws "
             "and (valid_to is null or valid_to >= @since)",
             {"since": datetime.combine(since, time(), tzinfo=UTC)},
         )
@@ -241,7 +163,7 @@ def read_budgets(reader: MartReader, data: MartData) -> None:
     _lifetime_spend(reader, data)
 
 
-def _lifetime_spend(reader: MartReader, data: MartData) -> None:
+def _lifetime_spend(reader: StateReader, data: MartData) -> None:
     starts: dict[tuple[str, str], date] = {}
     for cid, c in data.campaign_dims.items():
         if c.lifetime_budget and c.start_day and cid in data.campaigns:
@@ -259,9 +181,9 @@ def _lifetime_spend(reader: MartReader, data: MartData) -> None:
             params[f"id{n}"], params[f"start{n}"] = entity_id, start
         params["lo"] = min(mine.values())
         params["hi"] = max(a.last_day for a in (acc.windows for acc in data.accounts.values()))
-        rows = reader._query(
+        rows = reader.query(
             f"with e as ({' union all '.join(selects)}) select e.entity_id, sum(coalesce(f.spend, 0)) as spend "
-            f"from {reader._ref(FCT_AD)} as f join e on f.{key} = e.entity_id "
+            f"from {reader.ref(FCT_AD)} as f join e on f.{key} = e.entity_id "
             "where f.workspace_id = @ws and f.date_day between @lo and @hi and f.date_day >= e.start_day "
             "group by e.entity_id",
             params,

@@ -14,11 +14,12 @@ from diagnostics.charts import chart_findings
 from diagnostics.config import DiagnosticsConfig
 from diagnostics.detectors import run_detectors
 from diagnostics.findings import Finding
-from diagnostics.marts import FCT_AD, MartData, MartReader
+from diagnostics.mart_types import MartData
+from diagnostics.marts import FCT_AD, MartReader
 from diagnostics.narrators import NarrationOutcome, Narrator
 from diagnostics.offline import OfflineNarrator
 from diagnostics.store import FINDINGS_TABLE, finding_row, load_cache, write_night
-from warehouse.base import Warehouse
+from warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from diagnostics.findings import Finding
 from diagnostics.narrative import Narrative
 from diagnostics.narrators import CachedNarrative, NarrationOutcome
-from warehouse.schema import Table
+from warehouse import Table
 
 DIAGNOSTICS_SCHEMA = "diagnostics"
 

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
-from graph_sandbox.metrics import AdDayMetrics, Cell
+from graph_sandbox.anomalies import Cell
+from graph_sandbox.metrics import AdDayMetrics
 from graph_sandbox.model import FAMILY_OF, LEVELS, WINDOWS, Account, ActionValue, Ad, TruthRow
 from graph_sandbox.rng import stable_unit
 

@@ -33,7 +33,7 @@ from datetime import date
 
 from graph_sandbox.model import FAMILY_OF
 
-Cell = tuple[tuple[str, str], ...]
+Cell = tuple[tuple[str, str], ...]  # (("age", "25-34"), ("gender", "female"))
 
 # kind -> default magnitude
 KINDS: dict[str, float] = {

@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 
 from graph_sandbox import currency
-from graph_sandbox.anomalies import CellPlan, Effect
+from graph_sandbox.anomalies import Cell, CellPlan, Effect
 from graph_sandbox.model import Ad
 from graph_sandbox.rng import binomial, poisson, stable_rng
 
@@ -93,9 +93,6 @@ class AdDayMetrics:
     reach: int
     # ((metric, action_type), figures in WINDOWS order), sorted; only entries with a non-zero figure.
     actions: tuple[tuple[tuple[str, str], Windowed], ...]
-
-
-Cell = tuple[tuple[str, str], ...]  # (("age", "25-34"), ("gender", "female"))
 
 
 def _windows(d1: Decimal, d7: Decimal, d28: Decimal, view: Decimal) -> Windowed:
@@ -264,11 +261,6 @@ def _conversions(rng, lam28: float, onsite_share: float) -> tuple[Increments, In
     onsite = tuple(binomial(rng, n, onsite_share) for n in increments)
     pixel = tuple(n - o for n, o in zip(increments, onsite, strict=True))
     return pixel, onsite  # type: ignore[return-value]
-
-
-def zero_windows() -> Windowed:
-    """Five zero figures (one per window)."""
-    return _ZERO5
 
 
 # ---- breakdown cells ----------------------------------------------------------------------------------------

@@ -148,10 +148,6 @@ def parse_limit(raw: str | None, default: int, maximum: int) -> int:
     return min(limit, maximum)
 
 
-def parse_bool(raw: str | None) -> bool:
-    return raw is not None and raw.strip().lower() in ("true", "1")
-
-
 def parse_date(name: str, raw: object) -> date:
     if not isinstance(raw, str):
         raise graph_errors.invalid_param(f"param {name} must be a date string (YYYY-MM-DD)")

@@ -16,8 +16,9 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from graph_sandbox.aggregate import TimeIncrement
+from graph_sandbox.anomalies import Cell
 from graph_sandbox.catalogue import spec_for
-from graph_sandbox.metrics import AdDayMetrics, Cell
+from graph_sandbox.metrics import AdDayMetrics
 from graph_sandbox.model import LEVELS, Ad, TruthRow
 from graph_sandbox.queries import ObjectQueries
 from graph_sandbox.specs import DEFAULT_ANCHOR, ScenarioSpec, Workspace, generate_spec

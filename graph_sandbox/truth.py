@@ -12,8 +12,8 @@ from datetime import date
 from functools import lru_cache
 
 from graph_sandbox.aggregate import TimeIncrement, aggregate
-from graph_sandbox.anomalies import cell_plan, effect_on
-from graph_sandbox.metrics import AdDayMetrics, Cell, ad_day_metrics, breakdown_cells
+from graph_sandbox.anomalies import Cell, cell_plan, effect_on
+from graph_sandbox.metrics import AdDayMetrics, ad_day_metrics, breakdown_cells
 from graph_sandbox.model import Account, Ad, TruthRow
 from graph_sandbox.world import World
 

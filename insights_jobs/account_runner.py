@@ -18,6 +18,7 @@ from typing import Any
 from facebook_business.adobjects.adaccount import AdAccount
 from facebook_business.apiconfig import ads_api_config
 
+from dates import Window
 from insights_jobs import normalize as nz
 from insights_jobs.calls import AccountCalls, Log, SplitNeeded
 from insights_jobs.client import GuardedAdsApi
@@ -30,7 +31,7 @@ from insights_jobs.reports import ACTION_REPORT_TIME, ATTRIBUTION_WINDOWS, Repor
 from insights_jobs.results import AccountResult, FailedSlice
 from insights_jobs.sink import BatchSink, Sink
 from insights_jobs.split import Hierarchy, Slice, split
-from insights_jobs.windows import Window, chunk_window, clamp_window, restatement_window
+from insights_jobs.windows import clamp_window, restatement_window
 
 ERRORS_REPORT = "extraction_errors"
 # Meta's async error table: "Report Failed: Generating the report failed. Try again later."
@@ -118,7 +119,6 @@ class AccountRunner:
         self.pending: deque[_Task] = deque()
         self.inflight: dict[str, tuple[Job, _Task]] = {}
         self.hierarchy = Hierarchy()
-        self.failures: list[FailedSlice] = []
         self.lineage_base = {"api_version": self.config.api_version, "sdk_version": ads_api_config["SDK_VERSION"]}
 
     # ---- the account --------------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ class AccountRunner:
     # ---- planning -----------------------------------------------------------------------------------------
 
     def plan(self, window: Window) -> None:
-        chunks = chunk_window(window, self.config.chunk_days)
+        chunks = window.chunks(self.config.chunk_days)
         for chunk in chunks:
             for name in self.config.reports:
                 spec = report(name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from dates import RESTATEMENT_DAYS
 from insights_jobs.reports import DEFAULT_REPORTS, report
 
 
@@ -15,10 +16,8 @@ class ExtractConfig:
 
     graph_url: str
     api_version: str
-    # Nightly window: this many days ending yesterday in each account's timezone. Meta's insights "do not change
-    # after 28 days of being reported": a day D can still change during day D+28, which a night reads as its
-    # yesterday, so the window reaches 28 days back from yesterday (29 days; docs/meta-conformance.md).
-    restatement_days: int = 29
+    # Nightly window: this many days ending yesterday in each account's timezone (`dates.RESTATEMENT_DAYS`: why 29).
+    restatement_days: int = RESTATEMENT_DAYS
     reports: tuple[str, ...] = DEFAULT_REPORTS
     # Caps, shared by every workspace of one extract_workspaces call.
     concurrency: int = 8  # accounts extracted at once

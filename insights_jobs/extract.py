@@ -25,13 +25,13 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
+from dates import Window
 from insights_jobs.calls import Log
 from insights_jobs.config import ExtractConfig, WorkspaceJob
 from insights_jobs.engine import Engine
 from insights_jobs.governor import RateGovernor
 from insights_jobs.results import WorkspaceResult
 from insights_jobs.sink import Sink
-from insights_jobs.windows import Window
 
 
 def make_governor(config: ExtractConfig) -> RateGovernor:

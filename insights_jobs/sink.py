@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from insights_jobs.windows import Window
+from dates import Window
 
 
 class BatchSink(Protocol):

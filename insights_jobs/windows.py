@@ -1,33 +1,18 @@
-"""Date windows in each ad account's own timezone (Meta dates insights in the account's timezone)."""
+"""Date windows in each ad account's own timezone (Meta dates insights in the account's timezone). The `Window`
+type itself is shared by every room (`dates/`)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dates import Window
 
 log = logging.getLogger(__name__)
 
 # Meta keeps insights for 37 months; older ranges fail, so they are clamped (with a warning) before asking.
 RETENTION_MONTHS = 37
-
-
-@dataclass(frozen=True)
-class Window:
-    start: date
-    end: date
-
-    def __post_init__(self) -> None:
-        if self.start > self.end:
-            raise ValueError(f"window start {self.start} is after its end {self.end}")
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    def as_time_range(self) -> dict[str, str]:
-        return {"since": self.start.isoformat(), "until": self.end.isoformat()}
 
 
 def account_today(timezone_name: str, now: datetime | None = None) -> date:
@@ -76,16 +61,3 @@ def clamp_window(window: Window, timezone_name: str, now: datetime | None = None
     if end < start:
         return None
     return Window(start, end)
-
-
-def chunk_window(window: Window, days: int) -> list[Window]:
-    """`window` cut into consecutive windows of at most `days` days (the last one may be shorter)."""
-    if days < 1:
-        raise ValueError("chunks have at least one day")
-    out = []
-    start = window.start
-    while start <= window.end:
-        end = min(window.end, start + timedelta(days=days - 1))
-        out.append(Window(start, end))
-        start = end + timedelta(days=1)
-    return out

@@ -5,22 +5,26 @@ extraction run per chunk (run keys per request and chunk, so nothing is launched
 the whole window when every chunk has finished. A failed chunk is re-executed from the UI (its run), or by asking
 the CLI for the same backfill again: `sentrum sync --workspace W --start D --end D` resumes, skipping the chunks
 that already succeeded.
+
+The sensor's body is `backfill_run_requests` (built from `backfill_chunk_requests` and `backfill_marts_request`), pure
+functions; `sentrum sync --start --end` runs the requests they return (runner.py).
 """
 
+from collections.abc import Set
 from datetime import date
 
 import dagster as dg
 from pydantic import field_validator
 
-from insights_jobs import Window, clamp_window
+from dates import Window
+from insights_jobs import clamp_window
 from orchestration.jobs import EXTRACT_JOB, MARTS_JOB, extract_job, extract_run_config, marts_job, marts_run_config
 from orchestration.planning import WorkspaceBatch, backfill_id, plan_backfill_chunks
 from orchestration.resources import RegistryResource
 from orchestration.sensors import FINISHED
+from orchestration.tags import BACKFILL_TAG, CHUNK_TAG, TRIGGER_TAG, WORKSPACE_TAG
 from workspaces import check_workspace_id
 
-BACKFILL_TAG = "sentrum/backfill"
-CHUNK_TAG = "sentrum/chunk"
 REQUEST_JOB = "backfill_request"
 
 
@@ -66,6 +70,55 @@ def backfill_request_job() -> None:
     request_backfill()
 
 
+def _trigger(trigger: str | None) -> dict[str, str]:
+    return {TRIGGER_TAG: trigger} if trigger else {}
+
+
+def backfill_chunk_requests(
+    request_key: str, workspace_id: str, window: Window, chunk_days: int, trigger: str | None = None
+) -> list[dg.RunRequest]:
+    """One extraction run per chunk of the (clamped) window, oldest first; run keys per request and chunk."""
+    bid = backfill_id(workspace_id, window, chunk_days)
+    return [
+        dg.RunRequest(
+            run_key=f"backfill:{request_key}:{chunk.index:04d}",
+            job_name=EXTRACT_JOB,
+            partition_key=workspace_id,
+            run_config=extract_run_config(chunk.window),
+            tags={BACKFILL_TAG: bid, CHUNK_TAG: chunk.label, WORKSPACE_TAG: workspace_id, **_trigger(trigger)},
+        )
+        for chunk in plan_backfill_chunks(window, chunk_days)
+    ]
+
+
+def backfill_marts_request(
+    request_key: str, workspace_id: str, window: Window, chunk_days: int, trigger: str | None = None
+) -> dg.RunRequest:
+    """The marts run for the whole window, after the chunks (dbt over every workspace, diagnostics for this one)."""
+    return dg.RunRequest(
+        run_key=f"backfill-marts:{request_key}",
+        job_name=MARTS_JOB,
+        run_config=marts_run_config(window),
+        tags={
+            **WorkspaceBatch((workspace_id,)).run_tags(),
+            BACKFILL_TAG: backfill_id(workspace_id, window, chunk_days),
+            WORKSPACE_TAG: workspace_id,
+            **_trigger(trigger),
+        },
+    )
+
+
+def backfill_run_requests(
+    request_key: str, workspace_id: str, window: Window, chunk_days: int, finished_chunks: Set[str]
+) -> list[dg.RunRequest]:
+    """A backfill's runs: every chunk (the sensor's run keys keep a launched one from launching again), and the
+    marts run once every chunk has finished (`finished_chunks`: their labels), whatever its outcome."""
+    chunks = backfill_chunk_requests(request_key, workspace_id, window, chunk_days)
+    if finished_chunks >= {r.tags[CHUNK_TAG] for r in chunks}:
+        return [*chunks, backfill_marts_request(request_key, workspace_id, window, chunk_days)]
+    return chunks
+
+
 def build_backfill_sensor(chunk_days: int) -> dg.SensorDefinition:
     @dg.sensor(
         name="backfill_sensor",
@@ -82,32 +135,9 @@ def build_backfill_sensor(chunk_days: int) -> dg.SensorDefinition:
             cfg = req.run_config["ops"]["request_backfill"]["config"]
             window = clamp_backfill(Window(date.fromisoformat(cfg["start"]), date.fromisoformat(cfg["end"])))
             bid = backfill_id(cfg["workspace"], window, chunk_days)
-            chunks = plan_backfill_chunks(window, chunk_days)
-            for chunk in chunks:
-                requests.append(
-                    dg.RunRequest(
-                        run_key=f"backfill:{req.run_id}:{chunk.index:04d}",
-                        job_name=EXTRACT_JOB,
-                        partition_key=cfg["workspace"],
-                        run_config=extract_run_config(chunk.window),
-                        tags={BACKFILL_TAG: bid, CHUNK_TAG: chunk.label, "workspace": cfg["workspace"]},
-                    )
-                )
             runs = context.instance.get_runs(dg.RunsFilter(job_name=EXTRACT_JOB, tags={BACKFILL_TAG: bid}))
-            done = {r.tags.get(CHUNK_TAG) for r in runs if r.status in FINISHED}
-            if done >= {c.label for c in chunks}:
-                requests.append(
-                    dg.RunRequest(
-                        run_key=f"backfill-marts:{req.run_id}",
-                        job_name=MARTS_JOB,
-                        run_config=marts_run_config(window),
-                        tags={
-                            **WorkspaceBatch((cfg["workspace"],)).run_tags(),
-                            BACKFILL_TAG: bid,
-                            "workspace": cfg["workspace"],
-                        },
-                    )
-                )
+            finished = {r.tags.get(CHUNK_TAG, "") for r in runs if r.status in FINISHED}
+            requests += backfill_run_requests(req.run_id, cfg["workspace"], window, chunk_days, finished)
         return requests or dg.SkipReason("no backfill request waiting")
 
     return backfill_sensor

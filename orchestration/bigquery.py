@@ -28,7 +28,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 from pydantic import Field
 
-from warehouse.bigquery_backend import BigQueryWarehouse
+from warehouse import BigQueryWarehouse
 
 
 class BigQueryWarehouseResource(BigQueryResource):

@@ -1,18 +1,14 @@
 """Asset checks beyond dbt's tests (those appear as checks too, from dagster-dbt): freshness per workspace, tokens
-about to expire, delivery without ad rows, ad-level spend reconciled with account-level spend. They run in the marts
-job."""
+about to expire, delivery without ad rows. They run in the marts job. (Ad-level spend reconciled with the account's
+is dbt's test `assert_ads_sum_to_accounts`, a check on the same mart: not repeated here.)"""
 
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from orchestration.assets.meta import HEALTH_KEY
+from orchestration.asset_keys import FCT_ACCOUNT, FCT_AD, HEALTH_KEY
 from orchestration.resources import RegistryResource, WarehouseResource
 from workspaces.health import HEALTH, describe_token
-
-FCT_AD = dg.AssetKey(["marts", "fct_ad_insights_daily"])
-FCT_ACCOUNT = dg.AssetKey(["marts", "fct_account_insights_daily"])
-SPEND_TOLERANCE = 0.01
 
 
 def stale_workspaces(health_rows: list[dict], extractable: list[str], now: datetime, max_age: timedelta) -> dict:
@@ -31,10 +27,6 @@ def tokens_to_reconnect(health_rows: list[dict], extractable: list[str]) -> dict
     id -> what the customer must do, from `ops.workspace_health`."""
     by_id = {r["workspace_id"]: r for r in health_rows}
     return {ws: describe_token(by_id[ws]) for ws in extractable if ws in by_id and by_id[ws].get("reconnect_soon")}
-
-
-def _fact_refs(wh) -> tuple[str, str]:
-    return wh.table_ref("marts", "fct_account_insights_daily"), wh.table_ref("marts", "fct_ad_insights_daily")
 
 
 def build_checks(freshness_hours: int, token_warning_days: int = 14) -> list[dg.AssetChecksDefinition]:
@@ -83,10 +75,7 @@ def build_checks(freshness_hours: int, token_warning_days: int = 14) -> list[dg.
     )
     def accounts_with_delivery_have_ad_rows(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.open() as wh:
-            acc, ad = (
-                wh.table_ref("marts", "fct_account_insights_daily"),
-                wh.table_ref("marts", "fct_ad_insights_daily"),
-            )
+            acc, ad = wh.table_ref(*FCT_ACCOUNT.path), wh.table_ref(*FCT_AD.path)
             missing = wh.query(
                 f"""
                 select a.workspace_id, a.account_id, count(*) as days
@@ -103,41 +92,4 @@ def build_checks(freshness_hours: int, token_warning_days: int = 14) -> list[dg.
             metadata={"accounts": [f"{m['workspace_id']}/{m['account_id']}: {m['days']} day(s)" for m in missing]},
         )
 
-    @dg.asset_check(
-        asset=FCT_ACCOUNT,
-        name="ad_spend_reconciles_with_account_spend",
-        description=f"Per workspace, account and day, ad-level spend sums to account-level spend (±{SPEND_TOLERANCE}).",
-    )
-    def ad_spend_reconciles(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        with warehouse.open() as wh:
-            acc, ad = (
-                wh.table_ref("marts", "fct_account_insights_daily"),
-                wh.table_ref("marts", "fct_ad_insights_daily"),
-            )
-            off = wh.query(
-                f"""
-                select a.workspace_id, a.account_id, a.date_day, a.spend as account_spend, s.spend as ad_spend
-                from {acc} as a
-                inner join (
-                    select workspace_id, account_id, date_day, sum(spend) as spend
-                    from {ad}
-                    group by workspace_id, account_id, date_day
-                ) as s
-                    on a.workspace_id = s.workspace_id and a.account_id = s.account_id and a.date_day = s.date_day
-                where abs(a.spend - s.spend) > @tolerance
-                order by a.workspace_id, a.account_id, a.date_day
-                """,
-                {"tolerance": SPEND_TOLERANCE},
-            )
-        return dg.AssetCheckResult(
-            passed=not off,
-            metadata={
-                "mismatches": len(off),
-                "first": [
-                    f"{r['workspace_id']}/{r['account_id']} {r['date_day']}: {r['account_spend']} vs {r['ad_spend']}"
-                    for r in off[:20]
-                ],
-            },  # fmt: skip
-        )
-
-    return [workspaces_fresh, tokens_not_expiring, accounts_with_delivery_have_ad_rows, ad_spend_reconciles]
+    return [workspaces_fresh, tokens_not_expiring, accounts_with_delivery_have_ad_rows]

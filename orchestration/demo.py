@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
-from orchestration.settings import get_settings
+from orchestration.settings import Settings
 
 
 def register_sandbox_workspaces(settings, sandbox_workspaces) -> list[str]:
@@ -66,20 +64,22 @@ def run_demo(port: int = 0, scenario: str = "demo") -> int:
     from graph_sandbox import SandboxServer
 
     with SandboxServer(scenario, port=port, job_seconds=1.0) as server:
-        # This process's settings now point at the sandbox, like any other Graph API endpoint.
-        os.environ["SENTRUM_META_GRAPH_URL"] = server.url
-        settings = get_settings()
+        # The environment's settings, pointed at the sandbox like at any other Graph API endpoint.
+        settings = Settings(meta_graph_url=server.url)
         ids = register_sandbox_workspaces(settings, server.scenario.workspaces())
         print(
             f"Graph API sandbox at {server.url}; workspaces {', '.join(ids)} registered in {settings.registry_location}"
         )
 
-        from orchestration.definitions import build_definitions
-        from orchestration.runner import dagster_instance, describe, run_nightly
+        from orchestration.cli_common import load_dagster
+        from orchestration.outcomes import describe
 
-        defs = build_definitions(settings)
-        instance = dagster_instance(settings)
-        outcomes = run_nightly(defs, instance, settings)
+        defs, instance = load_dagster(settings)
+        from orchestration.runner import run_nightly  # (after load_dagster: dbt's manifest is prepared there)
+
+        # Executed here even when a daemon is running: the sandbox lives in this process, unknown to the daemon's
+        # code location.
+        outcomes = run_nightly(defs, instance, settings, queue=False)
         print(describe(outcomes))
         print(f"API calls: {server.stats()}")
     if not outcomes or not all(o.success for o in outcomes):

@@ -47,14 +47,13 @@ from dagster._core.storage.runs.sql_run_storage import SqlRunStorage
 from dagster_shared.serdes import deserialize_value, serialize_value
 
 from orchestration.partitions import WORKSPACES
+from orchestration.tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG, WORKSPACE_TAG
 from warehouse.access import access_schema_name
 from workspaces import Workspace
 
 DELETED = "[deleted]"
 _TOKEN_CHARS = "A-Za-z0-9_-"
-PARTITION_TAG = "dagster/partition"
-RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
-WORKSPACE_TAG = "workspace"
+RANGE_TAGS = (RANGE_START_TAG, RANGE_END_TAG)
 _ASSET_EVENTS = {
     dg.DagsterEventType.ASSET_MATERIALIZATION.value,
     dg.DagsterEventType.ASSET_OBSERVATION.value,

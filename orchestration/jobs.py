@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from insights_jobs import Window
+from dates import Window
 from orchestration.assets.dbt import sentrum_dbt
 from orchestration.assets.diagnostics import diagnostics_findings
 from orchestration.assets.meta import meta_extract

@@ -9,12 +9,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
-from insights_jobs import Window
-
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
+from dates import Window
+from orchestration.tags import RANGE_END_TAG, RANGE_START_TAG
 
 
 @dataclass(frozen=True)
@@ -84,15 +82,8 @@ def plan_backfill_chunks(window: Window, max_days: int) -> list[BackfillChunk]:
     """Consecutive windows of at most `max_days`, oldest first, covering `window` exactly."""
     if max_days < 1:
         raise ValueError("max_days must be at least 1")
-    starts = []
-    d = window.start
-    while d <= window.end:
-        starts.append(d)
-        d += timedelta(days=max_days)
-    return [
-        BackfillChunk(i, len(starts), Window(s, min(s + timedelta(days=max_days - 1), window.end)))
-        for i, s in enumerate(starts)
-    ]
+    chunks = window.chunks(max_days)
+    return [BackfillChunk(i, len(chunks), chunk) for i, chunk in enumerate(chunks)]
 
 
 def backfill_id(workspace_id: str, window: Window, max_days: int) -> str:
@@ -101,11 +92,16 @@ def backfill_id(workspace_id: str, window: Window, max_days: int) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def nightly_marts_window(today_utc: date, restatement_days: int) -> Window:
-    """The dates one nightly dbt build rebuilds: every account's restatement window, whatever its timezone.
+def marts_window_days(restatement_days: int) -> int:
+    """How many UTC dates one nightly dbt build rebuilds: every account's restatement window, whatever its timezone.
 
     Account days end "yesterday" in timezones from UTC-12 to UTC+14, so yesterday spans two UTC dates; one extra
-    day at each end covers them all.
+    day at each end covers them all. Also dbt's default window (var `sentrum_default_window_days`) when a marts run
+    is given no dates: the same number, passed on every build.
     """
-    end = today_utc
-    return Window(end - timedelta(days=restatement_days + 1), end)
+    return restatement_days + 2
+
+
+def nightly_marts_window(today_utc: date, restatement_days: int) -> Window:
+    """The dates one nightly dbt build rebuilds, ending on the UTC date of the night."""
+    return Window.ending(today_utc, marts_window_days(restatement_days))

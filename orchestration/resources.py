@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import threading
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from pydantic import PrivateAttr
 
-from insights_jobs import ExtractConfig, RateGovernor, Window, make_governor
-from insights_jobs.token_health import inspect_tokens
+from dates import Window
+from insights_jobs import ExtractConfig
+from insights_jobs.token_health import TokenHealth, inspect_tokens
+from orchestration.filelock import exclusive
 from orchestration.settings import Settings
 from secret_store import LocalSecretStore, SecretStore
 from warehouse import BatchKey, BatchWriter, DuckDBWarehouse, Warehouse
@@ -33,7 +37,11 @@ class WarehouseSink:
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The embedded default's warehouse: one DuckDB file. (Production: `BigQueryWarehouseResource`, same methods.)"""
+    """The embedded default's warehouse: one DuckDB file. (Production: `BigQueryWarehouseResource`, same methods.)
+
+    DuckDB admits one writing process at a time and refuses a second at once, so every session (`open`, and dbt's
+    build within `dbt_env`) holds `<file>.lock`: a second run waits, saying for whom in its log, up to
+    `lock_wait_s`."""
 
     duckdb_path: str
     # DuckDB's bounds (Settings: SENTRUM_DUCKDB_MEMORY_LIMIT, _THREADS, _TEMP_DIR, _WRITE_BUFFER_MB)
@@ -41,21 +49,45 @@ class WarehouseResource(dg.ConfigurableResource):
     threads: int = 4
     temp_directory: str | None = None
     write_buffer_mb: int = 16
+    lock_wait_s: float = 3600.0
+    _log: Any = PrivateAttr(default=None)
+    _holder: str = PrivateAttr(default="the command line")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._log = context.log
+        if context.run is not None:
+            self._holder = f"run {context.run.run_id[:8]}"
+
+    @contextmanager
+    def _session(self) -> Iterator[None]:
+        def waiting(holder: str) -> None:
+            message = f"waiting for the warehouse (held by {holder})"
+            if self._log is not None:
+                self._log.info(message)
+            else:
+                print(f"sentrum: {message}", file=sys.stderr)
+
+        with exclusive(Path(f"{self.duckdb_path}.lock"), self._holder, self.lock_wait_s, waiting):
+            yield
 
     @contextmanager
     def open(self) -> Iterator[Warehouse]:
-        with DuckDBWarehouse(
-            self.duckdb_path,
-            memory_limit=self.memory_limit,
-            threads=self.threads,
-            temp_directory=self.temp_directory,
-            insert_bytes=self.write_buffer_mb * 1024 * 1024,
-        ) as wh:
+        with (
+            self._session(),
+            DuckDBWarehouse(
+                self.duckdb_path,
+                memory_limit=self.memory_limit,
+                threads=self.threads,
+                temp_directory=self.temp_directory,
+                insert_bytes=self.write_buffer_mb * 1024 * 1024,
+            ) as wh,
+        ):
             yield wh
 
     @contextmanager
     def dbt_env(self) -> Iterator[dict[str, str]]:
-        """What dbt's profiles.yml reads to reach this warehouse, with the same bounds as the extractor's."""
+        """What dbt's profiles.yml reads to reach this warehouse, with the same bounds as the extractor's; dbt writes
+        within the block (on DuckDB, holding the writer's lock)."""
         env = {
             "SENTRUM_DUCKDB_PATH": self.duckdb_path,
             "SENTRUM_DBT_TARGET": "duckdb",
@@ -64,7 +96,8 @@ class WarehouseResource(dg.ConfigurableResource):
         }
         if self.temp_directory:
             env["SENTRUM_DUCKDB_TEMP_DIR"] = self.temp_directory
-        yield env
+        with self._session():
+            yield env
 
 
 class _WarehouseRegistry:
@@ -74,7 +107,7 @@ class _WarehouseRegistry:
         self._warehouse = warehouse
 
     def _call(self, method: str, *args: Any) -> Any:
-        from workspaces.bigquery_registry import BigQueryRegistry
+        from workspaces import BigQueryRegistry
 
         with self._warehouse.open() as wh:
             return getattr(BigQueryRegistry(wh), method)(*args)
@@ -118,7 +151,7 @@ class SecretStoreResource(dg.ConfigurableResource):
 
     def get(self) -> SecretStore:
         if self.kind == "gcp":
-            from secret_store.gcp import SecretManagerStore
+            from secret_store import SecretManagerStore
 
             if not self.project:
                 raise dg.Failure("SENTRUM_SECRETS=gcp needs SENTRUM_BQ_PROJECT (the project holding the secrets)")
@@ -127,21 +160,17 @@ class SecretStoreResource(dg.ConfigurableResource):
         return LocalSecretStore(self.directory)
 
 
-_GOVERNORS: dict[tuple[str, str], RateGovernor] = {}
-_GOVERNORS_LOCK = threading.Lock()
-
-
 class MetaApiResource(dg.ConfigurableResource):
     graph_url: str
     api_version: str
-    restatement_days: int = 29
+    restatement_days: int
     account_concurrency: int = 8
     # debug_token's caller: the app token when both are set, else each token inspects itself.
     app_id: str | None = None
     app_secret: str | None = None
     token_warning_days: int = 14
 
-    def inspect_tokens(self, tokens: Mapping[str, str]) -> dict[str, Any]:
+    def inspect_tokens(self, tokens: Mapping[str, str]) -> dict[str, TokenHealth]:
         """Workspace -> TokenHealth (debug_token) for each workspace's token; never raises."""
         return inspect_tokens(self.graph_url, self.api_version, tokens, app_id=self.app_id, app_secret=self.app_secret)
 
@@ -153,14 +182,38 @@ class MetaApiResource(dg.ConfigurableResource):
             concurrency=self.account_concurrency,
         )
 
-    def governor(self) -> RateGovernor:
-        """One rate governor per Graph endpoint for the whole process: consecutive and concurrent runs in one
-        process pace against the same picture of Meta's usage headers."""
-        with _GOVERNORS_LOCK:
-            key = (self.graph_url, self.api_version)
-            if key not in _GOVERNORS:
-                _GOVERNORS[key] = make_governor(self.extract_config())
-            return _GOVERNORS[key]
+
+class LlmResource(dg.ConfigurableResource):
+    """The narrator's provider (SENTRUM_LLM): `offline` by default, `openai` or `anthropic` with structured output."""
+
+    kind: str = "offline"
+    model: str | None = None
+    api_key: str | None = None
+    base_url: str | None = None
+    redact_names: bool = False
+    budget_tokens: int = 50_000
+    concurrency: int = 4
+    slot_seconds: float = 1800.0
+
+    def narrator(self):
+        """A new narrator (one per run: its breaker and slot start now)."""
+        from diagnostics import build_narrator  # diagnostics' imports are for runs that narrate, not for every CLI
+
+        return build_narrator(
+            self.kind if self.kind in ("openai", "anthropic") else "offline",  # type: ignore[arg-type]
+            api_key=self.api_key,
+            base_url=self.base_url,
+            model=self.model,
+            budget_tokens=self.budget_tokens,
+            redact_names=self.redact_names,
+            deadline_s=self.slot_seconds,
+        )
+
+
+class RetentionPaths(dg.ConfigurableResource):
+    exports_dir: str
+    # dbt's manifest and per-run artefacts (orchestration/dbt_project.py); the sweep removes what names a workspace
+    dbt_dir: str | None = None
 
 
 def _bigquery_fields(settings: Settings) -> dict[str, Any]:
@@ -199,10 +252,23 @@ def secret_store_resource(settings: Settings) -> SecretStoreResource:
     return SecretStoreResource(kind=settings.secrets, directory=str(settings.secrets_dir), project=settings.bq_project)
 
 
+def llm_resource(settings: Settings) -> LlmResource:
+    anthropic = settings.llm == "anthropic"
+    key = settings.anthropic_api_key if anthropic else settings.openai_api_key
+    return LlmResource(
+        kind=settings.llm,
+        model=settings.anthropic_model if anthropic else settings.openai_model,
+        api_key=key.get_secret_value() if key else None,
+        base_url=settings.anthropic_base_url if anthropic else settings.openai_base_url,
+        redact_names=settings.llm_redact_names,
+        budget_tokens=settings.llm_budget_tokens,
+        concurrency=settings.llm_concurrency,
+        slot_seconds=settings.llm_slot_seconds,
+    )
+
+
 def build_resources(settings: Settings) -> dict[str, Any]:
-    from orchestration.assets.dbt import dbt_resource
-    from orchestration.assets.diagnostics import llm_resource
-    from orchestration.assets.retention import RetentionPaths
+    from orchestration.dbt_project import dbt_resource  # dagster-dbt: imported only where the definitions are built
 
     return {
         "warehouse": warehouse_resource(settings),

@@ -1,5 +1,10 @@
 """The nightly schedule: every extractable workspace, in batches (one run per batch). The marts follow once per
-night, launched by `nightly_marts_sensor` when all of the night's batches have finished."""
+night, launched by `nightly_marts_sensor` when all of the night's batches have finished.
+
+The schedule's body is `nightly_run_requests`, a pure function; `sentrum nightly` and `sentrum sync` run the
+requests it returns (runner.py)."""
+
+from collections.abc import Sequence
 
 import dagster as dg
 
@@ -7,15 +12,20 @@ from orchestration.jobs import EXTRACT_JOB, extract_job
 from orchestration.partitions import WORKSPACES
 from orchestration.planning import plan_batches
 from orchestration.resources import RegistryResource
-from orchestration.sensors import BATCHES_TAG, NIGHT_TAG, SCHEDULE_TRIGGER, TRIGGER_TAG
+from orchestration.tags import BATCH_TAG, BATCHES_TAG, NIGHT_TAG, SCHEDULE_TRIGGER, TRIGGER_TAG, WORKSPACE_TAG
 from workspaces import Workspace
 
 
 def nightly_run_requests(
-    night: str, partition_keys: list[str], workspaces: list[Workspace], batch_size: int
+    night: str,
+    partition_keys: Sequence[str],
+    workspaces: Sequence[Workspace],
+    batch_size: int,
+    trigger: str = SCHEDULE_TRIGGER,
 ) -> list[dg.RunRequest]:
     """One RunRequest per batch, with a run key per night and batch so a re-evaluation never launches twice.
-    Disconnected and deleting workspaces are not extracted (from the moment their status changes)."""
+    Disconnected and deleting workspaces are not extracted (from the moment their status changes). `trigger` says
+    who asks: the marts sensor builds the marts of the schedule's nights only (the CLI builds its own)."""
     extractable = [w.id for w in workspaces if w.extractable]
     batches = plan_batches(partition_keys, extractable, batch_size)
     return [
@@ -25,10 +35,10 @@ def nightly_run_requests(
             tags={
                 **batch.run_tags(),
                 NIGHT_TAG: night,
-                TRIGGER_TAG: SCHEDULE_TRIGGER,
+                TRIGGER_TAG: trigger,
                 BATCHES_TAG: str(len(batches)),
-                "sentrum/batch": str(i + 1),
-                "workspace": batch.label,
+                BATCH_TAG: str(i + 1),
+                WORKSPACE_TAG: batch.label,
             },
         )
         for i, batch in enumerate(batches)

@@ -1,4 +1,7 @@
-"""Sensors: the `workspaces` partitions follow the registry; the marts are built once a night's extraction is done."""
+"""Sensors: the `workspaces` partitions follow the registry; the marts are built once a night's extraction is done.
+
+The marts sensor's body is `marts_run_requests`, a pure function of the night's runs; `sentrum nightly` and
+`sentrum sync` run the requests it (and `marts_run_request`) return (runner.py)."""
 
 import hashlib
 from collections import defaultdict
@@ -12,13 +15,11 @@ from orchestration.jobs import EXTRACT_JOB, MARTS_JOB, marts_job, marts_run_conf
 from orchestration.partitions import WORKSPACES, partition_changes
 from orchestration.planning import WorkspaceBatch, nightly_marts_window
 from orchestration.resources import RegistryResource
+from orchestration.tags import BATCH_TAG, BATCHES_TAG, NIGHT_TAG, SCHEDULE_TRIGGER, TRIGGER_TAG, WORKSPACE_TAG
 
-NIGHT_TAG = "night"
-TRIGGER_TAG = "sentrum/trigger"
-BATCHES_TAG = "sentrum/batches"
-BATCH_TAG = "sentrum/batch"
-SCHEDULE_TRIGGER = "schedule"
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+# Nights looked back on: a night older than this whose marts never ran is left to an operator.
+NIGHTS_LOOKED_BACK = 3
 
 
 @dg.sensor(
@@ -54,6 +55,17 @@ class RunInfo:
     awaiting_retry: bool = False  # failed, and run retries (dagster.yaml) are about to launch it again
 
 
+def run_info(run: dg.DagsterRun) -> RunInfo:
+    """What the marts sensor needs of a night's extraction run (tagged with its night)."""
+    return RunInfo(
+        run.tags[NIGHT_TAG],
+        run.status,
+        int(run.tags.get(BATCHES_TAG, "1")),
+        run.tags.get(BATCH_TAG, ""),
+        run.is_complete_and_waiting_to_retry,
+    )
+
+
 def nights_ready_for_marts(runs: Sequence[RunInfo]) -> list[str]:
     """Nights whose scheduled extraction runs have all finished (succeeded or not: one workspace's failure must not
     keep the others' fresh data out of the marts). A failed run that will be retried has not finished, and a batch
@@ -70,6 +82,31 @@ def nights_ready_for_marts(runs: Sequence[RunInfo]) -> list[str]:
     return ready
 
 
+def marts_run_request(
+    night: str, restatement_days: int, partition_keys: Sequence[str], trigger: str = SCHEDULE_TRIGGER
+) -> dg.RunRequest:
+    """The night's one marts run: dbt over every workspace for the night's window, then diagnostics for the
+    `partition_keys` (all workspaces at night; one after `sentrum sync`)."""
+    window = nightly_marts_window(date.fromisoformat(night), restatement_days)
+    workspaces = WorkspaceBatch(tuple(partition_keys))
+    return dg.RunRequest(
+        run_key=f"marts:{night}",  # once per night, however often the sensor looks
+        job_name=MARTS_JOB,
+        run_config=marts_run_config(window),
+        tags={**workspaces.run_tags(), NIGHT_TAG: night, TRIGGER_TAG: trigger, WORKSPACE_TAG: workspaces.label},
+    )
+
+
+def marts_run_requests(
+    runs: Sequence[RunInfo], partition_keys: Sequence[str], restatement_days: int, trigger: str = SCHEDULE_TRIGGER
+) -> list[dg.RunRequest]:
+    """One marts run for each recent night whose extraction runs have all finished."""
+    if not partition_keys:
+        return []
+    ready = nights_ready_for_marts(runs)[-NIGHTS_LOOKED_BACK:]
+    return [marts_run_request(night, restatement_days, partition_keys, trigger) for night in ready]
+
+
 def build_marts_sensor(restatement_days: int) -> dg.SensorDefinition:
     @dg.sensor(
         name="nightly_marts_sensor",
@@ -82,32 +119,10 @@ def build_marts_sensor(restatement_days: int) -> dg.SensorDefinition:
         records = context.instance.get_runs(
             dg.RunsFilter(job_name=EXTRACT_JOB, tags={TRIGGER_TAG: SCHEDULE_TRIGGER}), limit=2000
         )
-        infos = [
-            RunInfo(
-                r.tags[NIGHT_TAG],
-                r.status,
-                int(r.tags.get(BATCHES_TAG, "1")),
-                r.tags.get(BATCH_TAG, ""),
-                r.is_complete_and_waiting_to_retry,
-            )
-            for r in records
-            if NIGHT_TAG in r.tags
-        ]
         keys = context.instance.get_dynamic_partitions(WORKSPACES)
         if not keys:
             return dg.SkipReason("no workspace partitions")
-        every = WorkspaceBatch(tuple(keys))  # diagnostics for every workspace; dbt runs once regardless
-        requests = []
-        for night in nights_ready_for_marts(infos)[-3:]:
-            window = nightly_marts_window(date.fromisoformat(night), restatement_days)
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"marts:{night}",  # once per night, however often the sensor looks
-                    job_name=MARTS_JOB,
-                    run_config=marts_run_config(window),
-                    tags={**every.run_tags(), NIGHT_TAG: night, TRIGGER_TAG: SCHEDULE_TRIGGER},
-                )
-            )
+        requests = marts_run_requests([run_info(r) for r in records if NIGHT_TAG in r.tags], keys, restatement_days)
         return requests or dg.SkipReason("no night with all its extraction runs finished and no marts run yet")
 
     return nightly_marts_sensor

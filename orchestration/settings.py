@@ -14,6 +14,8 @@ from facebook_business.apiconfig import ads_api_config
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dates import RESTATEMENT_DAYS
+
 SDK_API_VERSION: str = ads_api_config["API_VERSION"]
 
 
@@ -60,10 +62,8 @@ class Settings(BaseSettings):
     # Tokens one workspace's narratives may spend per night; the rest is narrated offline.
     llm_budget_tokens: int = Field(default=50_000, ge=0)
 
-    # Meta's insights "do not change after 28 days of being reported": day D can change until day D+28, which a
-    # night reads as its yesterday, so each night re-pulls yesterday and the 28 days before it
-    # (docs/meta-conformance.md).
-    restatement_days: int = Field(default=29, ge=1, le=90)
+    # Each night re-pulls yesterday and the 28 days before it (`dates.RESTATEMENT_DAYS`: Meta's 28 days).
+    restatement_days: int = Field(default=RESTATEMENT_DAYS, ge=1, le=90)
     # Token health: the app's id and secret let `GET /debug_token` be asked with the app token Meta documents;
     # unset, a token inspects itself. A workspace whose token (or data access) expires within this many days is
     # flagged "reconnect" in ops.workspace_health, by an asset check and in `sentrum workspaces list`.

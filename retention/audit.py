@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 
-from warehouse.schema import OPS_SCHEMA, Table
+from warehouse import OPS_SCHEMA, Table
 
 AUDIT_LOG = Table(
     "retention_audit_log",

@@ -11,7 +11,9 @@ export SENTRUM_META_GRAPH_URL="${SENTRUM_META_GRAPH_URL:-http://127.0.0.1:${SAND
 export DAGSTER_HOME="$SENTRUM_HOME/dagster"
 mkdir -p "$DAGSTER_HOME"
 # the same instance settings the CLI writes (SQLite storage, one run at a time for DuckDB)
-"$UV" run --frozen --no-sync python -c "from orchestration.runner import dagster_instance; from orchestration.settings import get_settings; dagster_instance(get_settings())"
+"$UV" run --frozen --no-sync python -c "from orchestration.instance import dagster_instance; from orchestration.settings import get_settings; dagster_instance(get_settings())"
+# dbt's manifest, which the code location reads when it loads (rebuilt only when a model changed since)
+"$UV" run --frozen --no-sync sentrum dbt-prepare
 
 set -m  # own process groups, so a background job can be signalled as a whole
 "$UV" run --frozen --no-sync sentrum sandbox serve --port "$SANDBOX_PORT" &

@@ -44,7 +44,7 @@ from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY
 from warehouse.access import access_schema_name
 from warehouse.base import Batch, BatchKey, TableInfo, WarehouseError, check_key_columns, check_rows, check_table
 from warehouse.rows import arrow_rows
-from warehouse.schema import ALL_TABLES, LAYERS, MANIFEST, Table
+from warehouse.schema import ALL_TABLES, BIGQUERY_TYPES, LAYERS, MANIFEST, Table
 from warehouse.sql import check_identifier, check_params
 
 # BigQuery's own rules: project ids (incl. legacy domain-scoped `example.com:project`), dataset time travel
@@ -54,15 +54,6 @@ _PREFIX = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]{0,63})?$")
 _LABEL_BAD = re.compile(r"[^a-z0-9_-]")
 TIME_TRAVEL_HOURS = range(48, 169, 24)
 
-_BQ_TYPE = {
-    "string": "STRING",
-    "int64": "INT64",
-    "float64": "FLOAT64",
-    "numeric": "NUMERIC",
-    "date": "DATE",
-    "timestamp": "TIMESTAMP",
-    "bool": "BOOL",
-}
 # Spooled rows are written to Parquet in row groups of about this many rows: bounded memory, few row groups.
 _ROW_GROUP_ROWS = 100_000
 # One statement carries the rows of an ops write as an ARRAY<STRUCT> parameter; BigQuery caps a request at 10 MB.
@@ -118,7 +109,7 @@ def rows_parameter(name: str, table: Table, rows: Sequence[Mapping[str, Any]]) -
     structs = [
         bigquery.StructQueryParameter(
             None,
-            *(bigquery.ScalarQueryParameter(col, _BQ_TYPE[kind], row.get(col)) for col, kind in table.columns),
+            *(bigquery.ScalarQueryParameter(col, BIGQUERY_TYPES[kind], row.get(col)) for col, kind in table.columns),
         )
         for row in rows
     ]
@@ -270,22 +261,6 @@ class BigQueryWarehouse:
         self._pending: list[_Flush] = []
         self._ensured: set[tuple[Any, ...]] = set()
         self._closed = False
-
-    @classmethod
-    def connect(
-        cls,
-        project: str,
-        *,
-        credentials: Any = None,
-        api_endpoint: str | None = None,
-        location: str | None = None,
-        **kwargs: Any,
-    ) -> BigQueryWarehouse:
-        """A warehouse with its own client (closed with the warehouse). `credentials` None: application default
-        credentials; `api_endpoint`: a stand-in's URL (tests), None for BigQuery itself."""
-        options = {"api_endpoint": api_endpoint} if api_endpoint else None
-        client = bigquery.Client(project=project, credentials=credentials, location=location, client_options=options)
-        return cls(client, location=location, close_client=True, **kwargs)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def __enter__(self) -> BigQueryWarehouse:
@@ -671,8 +646,8 @@ class BigQueryWarehouse:
         types = dict(table.columns)
         ref = self.table_ref(table.schema, table.name)
         key_sel = ", ".join(f"k.{k} as _key_{k}" for k in keys)
-        null_cols = ", ".join(f"cast(null as {_BQ_TYPE[types[c]]}) as {c}" for c in table.column_names)
-        null_keys = ", ".join(f"cast(null as {_BQ_TYPE[types[k]]})" for k in keys)
+        null_cols = ", ".join(f"cast(null as {BIGQUERY_TYPES[types[c]]}) as {c}" for c in table.column_names)
+        null_keys = ", ".join(f"cast(null as {BIGQUERY_TYPES[types[k]]})" for k in keys)
         new_cols = ", ".join(f"s.{c}" for c in table.column_names)
         match = " and ".join(f"t.{k} = src._key_{k}" for k in keys)
         cols = ", ".join(table.column_names)

@@ -42,7 +42,7 @@ _DUCKDB = {
     "timestamp": "TIMESTAMPTZ",
     "bool": "BOOLEAN",
 }
-_BIGQUERY = {
+BIGQUERY_TYPES = {
     "string": "STRING",
     "int64": "INT64",
     "float64": "FLOAT64",
@@ -92,8 +92,8 @@ def _duckdb_type(kind: Kind, quote: Callable[[str], str] = str) -> str:
 
 def _bigquery_type(kind: Kind) -> str:
     if isinstance(kind, RecordList):
-        return "ARRAY<STRUCT<" + ", ".join(f"{n} {_BIGQUERY[t]}" for n, t in kind.fields) + ">>"
-    return _BIGQUERY[kind]
+        return "ARRAY<STRUCT<" + ", ".join(f"{n} {BIGQUERY_TYPES[t]}" for n, t in kind.fields) + ">>"
+    return BIGQUERY_TYPES[kind]
 
 
 def _bigquery_field(name: str, kind: Kind) -> dict[str, Any]:
@@ -104,7 +104,7 @@ def _bigquery_field(name: str, kind: Kind) -> dict[str, Any]:
             "mode": "REPEATED",
             "fields": [_bigquery_field(n, t) for n, t in kind.fields],
         }
-    return {"name": name, "type": _BIGQUERY[kind], "mode": "NULLABLE"}
+    return {"name": name, "type": BIGQUERY_TYPES[kind], "mode": "NULLABLE"}
 
 
 @lru_cache(maxsize=256)

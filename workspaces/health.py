@@ -5,11 +5,56 @@ expiry and its data access's expiry, from Meta's debug_token)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from warehouse.schema import OPS_SCHEMA, Table
+from warehouse import OPS_SCHEMA, Table, Warehouse
+
+
+class TokenState(Protocol):
+    """What a health row needs of Meta's verdict on a token (`insights_jobs.token_health.TokenHealth`)."""
+
+    valid: bool | None  # None: debug_token could not be asked
+    inspected: bool
+    kind: str | None
+    expires_at: datetime | None
+    data_access_expires_at: datetime | None
+
+    def days_left(self, now: datetime) -> float | None: ...
+
+
+class AccountOutcome(Protocol):
+    """One ad account's outcome of an extraction (`insights_jobs.AccountResult`)."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def action(self) -> str | None: ...
+
+
+class ExtractionOutcome(Protocol):
+    """One workspace's outcome of an extraction (`insights_jobs.WorkspaceResult`)."""
+
+    @property
+    def workspace_id(self) -> str: ...
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def reconnect_needed(self) -> bool: ...
+
+    @property
+    def accounts(self) -> Sequence[AccountOutcome]: ...
+
+    @property
+    def errors(self) -> list[str]: ...
+
+    @property
+    def rows(self) -> Mapping[str, int]: ...
+
 
 HEALTH = Table(
     "workspace_health",
@@ -41,8 +86,8 @@ MAX_ERROR_CHARS = 2000
 DEFAULT_WARNING_DAYS = 14
 
 
-def token_columns(token: Any | None, now: datetime, warning_days: int = DEFAULT_WARNING_DAYS) -> dict[str, Any]:
-    """The token columns of a health row from an `insights_jobs.token_health.TokenHealth` (None: not inspected)."""
+def token_columns(token: TokenState | None, now: datetime, warning_days: int = DEFAULT_WARNING_DAYS) -> dict[str, Any]:
+    """The token columns of a health row from Meta's verdict on the token (None: not inspected)."""
     if token is None or (token.valid is None and not token.inspected):
         return {
             "token_type": None, "token_valid": None, "token_expires_at": None, "token_data_access_expires_at": None,
@@ -79,11 +124,11 @@ def describe_token(row: Mapping[str, Any] | None) -> str:
 
 
 def health_rows(
-    results: Iterable[Any],  # insights_jobs.WorkspaceResult
+    results: Iterable[ExtractionOutcome],
     previous: Mapping[str, Mapping[str, Any]],
     run_id: str,
     now: datetime,
-    tokens: Mapping[str, Any] | None = None,  # workspace -> insights_jobs.token_health.TokenHealth
+    tokens: Mapping[str, TokenState] | None = None,  # workspace -> Meta's verdict on its token
     warning_days: int = DEFAULT_WARNING_DAYS,
     scrub: Callable[[str], str] = str,
 ) -> list[dict[str, Any]]:
@@ -118,11 +163,11 @@ def health_rows(
 
 
 def record_health(
-    warehouse: Any,
-    results: list[Any],
+    warehouse: Warehouse,
+    results: Sequence[ExtractionOutcome],
     run_id: str,
     now: datetime,
-    tokens: Mapping[str, Any] | None = None,
+    tokens: Mapping[str, TokenState] | None = None,
     warning_days: int = DEFAULT_WARNING_DAYS,
     scrub: Callable[[str], str] = str,
 ) -> list[dict[str, Any]]:
@@ -138,7 +183,7 @@ def record_health(
     return rows
 
 
-def read_health(warehouse: Any) -> dict[str, dict[str, Any]]:
+def read_health(warehouse: Warehouse) -> dict[str, dict[str, Any]]:
     """Every workspace's health row by id (the table must exist; rows of an older table lack the token columns)."""
     ref = warehouse.table_ref(OPS_SCHEMA, HEALTH.name)
     return {row["workspace_id"]: row for row in warehouse.query(f"select * from {ref}")}

@@ -12,12 +12,12 @@ from typing import Any
 
 import dagster as dg
 
-from diagnostics import FINDINGS_TABLE, build_narrator, run_night
+from diagnostics import FINDINGS_TABLE, run_night
+from orchestration.asset_keys import FINDINGS_KEY
 from orchestration.partitions import workspaces_partitions
-from orchestration.resources import RegistryResource, WarehouseResource
-from orchestration.settings import Settings
+from orchestration.resources import LlmResource, RegistryResource, WarehouseResource
+from orchestration.tags import NIGHT_TAG
 
-FINDINGS_KEY = dg.AssetKey(["diagnostics", "diagnostics_findings"])
 UPSTREAM = [
     dg.AssetKey(["marts", name])
     for name in (
@@ -37,46 +37,6 @@ UPSTREAM = [
 ]
 # Charts shown inline in a materialization's metadata (the most severe first); the rest are in `sentrum report`.
 METADATA_CHARTS = 3
-
-
-class LlmResource(dg.ConfigurableResource):
-    """The narrator's provider (SENTRUM_LLM): `offline` by default, `openai` or `anthropic` with structured output."""
-
-    kind: str = "offline"
-    model: str | None = None
-    api_key: str | None = None
-    base_url: str | None = None
-    redact_names: bool = False
-    budget_tokens: int = 50_000
-    concurrency: int = 4
-    slot_seconds: float = 1800.0
-
-    def narrator(self):
-        """A new narrator (one per run: its breaker and slot start now)."""
-        return build_narrator(
-            self.kind if self.kind in ("openai", "anthropic") else "offline",  # type: ignore[arg-type]
-            api_key=self.api_key,
-            base_url=self.base_url,
-            model=self.model,
-            budget_tokens=self.budget_tokens,
-            redact_names=self.redact_names,
-            deadline_s=self.slot_seconds,
-        )
-
-
-def llm_resource(settings: Settings) -> LlmResource:
-    anthropic = settings.llm == "anthropic"
-    key = settings.anthropic_api_key if anthropic else settings.openai_api_key
-    return LlmResource(
-        kind=settings.llm,
-        model=settings.anthropic_model if anthropic else settings.openai_model,
-        api_key=key.get_secret_value() if key else None,
-        base_url=settings.anthropic_base_url if anthropic else settings.openai_base_url,
-        redact_names=settings.llm_redact_names,
-        budget_tokens=settings.llm_budget_tokens,
-        concurrency=settings.llm_concurrency,
-        slot_seconds=settings.llm_slot_seconds,
-    )
 
 
 def findings_markdown(rows: list[dict[str, Any]], charts: int = METADATA_CHARTS) -> str:
@@ -119,7 +79,8 @@ def _night_rows(wh: Any, workspace_id: str, night: date) -> list[dict[str, Any]]
 def diagnostics_findings(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, registry: RegistryResource, llm: LlmResource
 ):
-    night = date.fromisoformat(context.run.tags["night"]) if "night" in context.run.tags else datetime.now(UTC).date()
+    tags = context.run.tags
+    night = date.fromisoformat(tags[NIGHT_TAG]) if NIGHT_TAG in tags else datetime.now(UTC).date()
     active = {w.id for w in registry.get().list() if w.extractable}
     wanted = [ws for ws in context.partition_keys if ws in active]
     for ws in sorted(set(context.partition_keys) - active):

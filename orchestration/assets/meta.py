@@ -12,8 +12,10 @@ from datetime import UTC, date, datetime
 import dagster as dg
 from pydantic import field_validator
 
-from insights_jobs import AccountResult, Window, WorkspaceJob, WorkspaceResult, extract_workspaces
+from dates import Window
+from insights_jobs import AccountResult, WorkspaceJob, WorkspaceResult, extract_workspaces, make_governor
 from insights_jobs.errors import redact, register_secret
+from orchestration.asset_keys import HEALTH_KEY, META_CONCURRENCY_POOL, RAW_KEYS
 from orchestration.partitions import workspaces_partitions
 from orchestration.resources import (
     MetaApiResource,
@@ -23,13 +25,8 @@ from orchestration.resources import (
     WarehouseSink,
 )
 from secret_store import SecretNotFound, SecretStoreError
-from warehouse import ALL_TABLES
 from workspaces import Workspace
-from workspaces.health import HEALTH, describe_token, record_health
-
-META_CONCURRENCY_POOL = "meta_api"
-RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in ALL_TABLES}
-HEALTH_KEY = dg.AssetKey(["ops", HEALTH.name])
+from workspaces.health import describe_token, record_health
 
 
 class ExtractWindowConfig(dg.Config):
@@ -179,13 +176,13 @@ def meta_extract(
         wh.ensure_raw()
         sink = WarehouseSink(wh)
 
-        # All accounts of all the batch's workspaces interleave under one set of caps, paced by the governor that
-        # every run in this process shares (one Meta app's limits are shared by every workspace).
+        # All accounts of all the batch's workspaces interleave under one set of caps, paced by this run's governor
+        # (one Meta app's limits are shared by every workspace of the run; other runs are bounded by the pool).
         results += extract_workspaces(
             [WorkspaceJob(ws.id, token, ws.meta.ad_accounts) for ws, token in jobs],
             sink,
             extract_config,
-            governor=meta.governor(),
+            governor=make_governor(extract_config),
             window=window,
             log=RedactingLog(context.log),
         )

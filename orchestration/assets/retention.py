@@ -10,9 +10,10 @@ from pathlib import Path
 import dagster as dg
 from pydantic import field_validator
 
+from orchestration.asset_keys import AUDIT_KEY
 from orchestration.history import scrub_workspace_history, workspace_markers
 from orchestration.partitions import WORKSPACES
-from orchestration.resources import RegistryResource, SecretStoreResource, WarehouseResource
+from orchestration.resources import RegistryResource, RetentionPaths, SecretStoreResource, WarehouseResource
 from retention import (
     AUDIT_LOG,
     ExportRefused,
@@ -25,8 +26,6 @@ from retention import (
     swept_refs,
 )
 from workspaces import check_workspace_id
-
-AUDIT_KEY = dg.AssetKey(["ops", AUDIT_LOG.name])
 
 
 class SweepConfig(dg.Config):
@@ -53,12 +52,6 @@ class ExportConfig(dg.Config):
     @classmethod
     def _workspace_id(cls, v: str) -> str:
         return check_workspace_id(v)
-
-
-class RetentionPaths(dg.ConfigurableResource):
-    exports_dir: str
-    # dbt's manifest and per-run artefacts (orchestration/assets/dbt.py); the sweep removes what names a workspace
-    dbt_dir: str | None = None
 
 
 @dg.asset(
@@ -171,7 +164,11 @@ def export_workspace_op(
     context.log.info(f"exported {manifest['total_rows']} rows in {len(manifest['files'])} file(s) to {export.path}")
 
 
-@dg.job(name="export_workspace", description="Export one workspace's data (config: workspace, out).")
+@dg.job(
+    name="export_workspace",
+    description="Export one workspace's data (config: workspace, out).",
+    executor_def=dg.in_process_executor,  # one op; and `sentrum export` executes it in its own process
+)
 def export_job() -> None:
     export_workspace_op()
 

@@ -24,6 +24,12 @@ def defs(tmp_path_factory):
 def test_dagster_definitions_validate(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SENTRUM_")}
     env["SENTRUM_HOME"] = str(tmp_path)
+    # as a deployment's image does at build time: the definitions load the manifest it prepares
+    prepared = subprocess.run(
+        [str(Path(sys.executable).with_name("sentrum")), "dbt-prepare"], env=env, capture_output=True, text=True
+    )
+    assert prepared.returncode == 0, prepared.stderr[-2000:]
+    assert (tmp_path / "dbt" / "target" / "manifest.json").exists()
     result = subprocess.run(
         [str(Path(sys.executable).with_name("dagster")), "definitions", "validate", "-w", "workspace.yaml"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
@@ -102,9 +108,10 @@ def test_graph_snapshot(defs):
         "workspaces_fresh",
         "tokens_not_expiring",
         "accounts_with_delivery_have_ad_rows",
-        "ad_spend_reconciles_with_account_spend",
         "deletions_within_sla",
     } <= checks
+    # ad-level spend against the account's is dbt's test, not repeated as a check of our own
+    assert "assert_ads_sum_to_accounts" in checks and "ad_spend_reconciles_with_account_spend" not in checks
 
 
 def test_dbt_build_args():
@@ -118,12 +125,22 @@ def test_dbt_build_args():
         '{"a": "1", "b": "2"}',
     ]
     window = MartsConfig(window_start="2026-10-01", window_end="2026-10-31")
-    assert dbt_vars(window, ["b", "a"]) == {
+    assert dbt_vars(window, ["b", "a"], 31) == {
         "sentrum_workspaces": ["a", "b"],
+        "sentrum_default_window_days": 31,
         "sentrum_window_start": "2026-10-01",
         "sentrum_window_end": "2026-10-31",
     }
-    assert dbt_vars(MartsConfig(), []) == {"sentrum_workspaces": []}
+    assert dbt_vars(MartsConfig(), [], 12) == {"sentrum_workspaces": [], "sentrum_default_window_days": 12}
+
+
+def test_the_marts_default_window_follows_the_restatement_setting(tmp_path):
+    # dbt's default window (a marts run without dates) is derived from SENTRUM_RESTATEMENT_DAYS, like the nightly
+    # window: restatement days ending yesterday in every timezone from UTC-12 to UTC+14 span two more UTC dates.
+    from orchestration.dbt_project import dbt_resource
+
+    assert dbt_resource(Settings(home=tmp_path)).default_window_days == 31
+    assert dbt_resource(Settings(home=tmp_path, restatement_days=10)).default_window_days == 12
 
 
 def test_extraction_is_pooled_and_retried(defs):

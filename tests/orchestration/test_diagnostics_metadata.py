@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import base64
 
-from orchestration.assets.diagnostics import findings_markdown, llm_resource
+from orchestration.assets.diagnostics import findings_markdown
+from orchestration.resources import llm_resource
 from orchestration.settings import Settings
 
 

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from orchestration.history import scrub_workspace_history, workspace_markers
-from orchestration.planning import RANGE_END_TAG, RANGE_START_TAG
+from orchestration.tags import RANGE_END_TAG, RANGE_START_TAG
 from workspaces import MetaConnection, Workspace
 
 GONE, KEPT = "zq-gone", "zq-kept"

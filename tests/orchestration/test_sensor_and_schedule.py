@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import pytest
 
+from dates import Window
 from orchestration.partitions import WORKSPACES
 from orchestration.resources import RegistryResource
 from orchestration.schedules import build_nightly_schedule, nightly_run_requests
@@ -190,3 +191,50 @@ def test_backfill_sensor_chunks_a_request_then_builds_the_marts(instance, tmp_pa
     marts = [r for r in requests if r.job_name == "marts_job"]
     assert [r.run_key for r in marts] == [f"backfill-marts:{request.run_id}"]
     assert marts[0].run_config["ops"]["sentrum_dbt"]["config"]["window_start"] == "2026-09-01"
+
+
+def test_the_sensor_bodies_are_the_pure_request_functions(instance):
+    """The marts and backfill sensors return exactly what the pure functions do (the CLI runs those functions)."""
+    from dagster._core.test_utils import create_run_for_test
+
+    from orchestration.backfills import backfill_run_requests, build_backfill_sensor
+    from orchestration.sensors import build_marts_sensor, marts_run_requests, run_info
+
+    instance.add_dynamic_partitions(WORKSPACES, ["acme", "globex"])
+    tags = {"night": "2026-11-27", "sentrum/trigger": "schedule", "sentrum/batches": "1"}
+    night = create_run_for_test(instance, job_name="meta_extract_job", tags=tags, status=dg.DagsterRunStatus.SUCCESS)
+    from_sensor = build_marts_sensor(restatement_days=10)(dg.build_sensor_context(instance=instance))
+    pure = marts_run_requests([run_info(night)], ["acme", "globex"], 10)
+    assert [(r.run_key, r.tags, r.run_config) for r in from_sensor] == [(r.run_key, r.tags, r.run_config) for r in pure]
+    # the marts window follows SENTRUM_RESTATEMENT_DAYS (10 days ending yesterday anywhere: 12 UTC dates)
+    assert pure[0].run_config["ops"]["sentrum_dbt"]["config"] == {
+        "full_refresh": False,
+        "window_start": "2026-11-16",
+        "window_end": "2026-11-27",
+    }
+
+    cfg = {"workspace": "acme", "start": "2026-09-01", "end": "2026-09-25"}
+    request = create_run_for_test(
+        instance,
+        job_name="backfill_request",
+        run_config={"ops": {"request_backfill": {"config": cfg}}},
+        status=dg.DagsterRunStatus.SUCCESS,
+    )
+    from_sensor = build_backfill_sensor(chunk_days=10)(dg.build_sensor_context(instance=instance))
+    window = Window(date(2026, 9, 1), date(2026, 9, 25))
+    pure = backfill_run_requests(request.run_id, "acme", window, 10, finished_chunks=set())
+    assert [(r.run_key, r.tags, r.run_config, r.partition_key) for r in from_sensor] == [
+        (r.run_key, r.tags, r.run_config, r.partition_key) for r in pure
+    ]
+
+
+def test_the_cli_s_night_differs_from_the_schedule_s_by_its_trigger_only():
+    workspaces = [_ws("a"), _ws("b"), _ws("c")]
+    keys = [w.id for w in workspaces]
+    schedule = nightly_run_requests("2026-11-27", keys, workspaces, 2)
+    cli = nightly_run_requests("2026-11-27", keys, workspaces, 2, trigger="cli-nightly")
+    assert [(r.run_key, r.run_config) for r in cli] == [(r.run_key, r.run_config) for r in schedule]
+    for mine, theirs in zip(cli, schedule, strict=True):
+        assert {**mine.tags, "sentrum/trigger": "schedule"} == theirs.tags
+    # the marts sensor counts the schedule's nights only: a CLI night builds its own marts run
+    assert {r.tags["sentrum/trigger"] for r in cli} == {"cli-nightly"}

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.dbt_prepare import prepare_dbt
+from orchestration.instance import dagster_instance
+from orchestration.launch import repository_label
 from orchestration.partitions import WORKSPACES
-from orchestration.runner import dagster_instance
 from orchestration.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +26,7 @@ QUERY = """
 {
   repositoriesOrError {
     ... on RepositoryConnection {
-      nodes { name schedules { name cronSchedule } sensors { name } }
+      nodes { name location { name } schedules { name cronSchedule } sensors { name } }
     }
   }
   assetNodes(assetKeys: [{path: ["raw", "meta_insights"]}]) { partitionKeys }
@@ -49,7 +51,9 @@ def _graphql(url: str, query: str) -> dict:
 @pytest.fixture
 def webserver(tmp_path):
     home = tmp_path / "home"
-    instance = dagster_instance(Settings(home=home))
+    settings = Settings(home=home)
+    prepare_dbt(settings)  # what the code location reads when it loads (a deployment prepares it at build time)
+    instance = dagster_instance(settings)
     instance.add_dynamic_partitions(WORKSPACES, ["acme", "globex"])
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRUM_", "DAGSTER_"))}
@@ -91,3 +95,6 @@ def test_the_ui_lists_workspace_partitions_schedules_and_sensors(webserver):
     assert {s["name"] for s in repo["sensors"]} == {"workspaces_sensor", "nightly_marts_sensor", "backfill_sensor"}
     [node] = data["assetNodes"]
     assert node["partitionKeys"] == ["acme", "globex"]  # one partition per workspace, never workspace x date
+    # the code location as the UI names it: the label its job pages filter runs on (`.dagster/repository`), which
+    # the CLI's runs carry (orchestration/launch.py; tests/e2e/test_cli_runs.py)
+    assert f"{repo['name']}@{repo['location']['name']}" == repository_label()

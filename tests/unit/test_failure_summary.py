@@ -8,7 +8,7 @@ import sys
 
 import dagster as dg
 
-from orchestration.runner import _step_failure
+from orchestration.outcomes import failure_summary
 from warehouse import DuckDBWarehouse
 
 HOLD_LOCK = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); sys.stdin.read()"
@@ -31,11 +31,12 @@ def test_a_retried_failure_shows_the_underlying_reason(tmp_path):
         def job() -> None:
             open_the_warehouse()
 
-        result = job.execute_in_process(raise_on_error=False, instance=dg.DagsterInstance.ephemeral())
+        instance = dg.DagsterInstance.ephemeral()
+        result = job.execute_in_process(raise_on_error=False, instance=instance)
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)
-    summary = _step_failure(result)
+    summary = failure_summary(instance, result.run_id)
     assert summary is not None and "\n" not in summary
     assert "cannot open the DuckDB warehouse" in summary and "lock" in summary.lower()
     assert "max_retries of 2" in summary  # and that it was retried before giving up

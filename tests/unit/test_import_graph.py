@@ -1,5 +1,6 @@
-"""The house drawn from its imports (issue 18), for `insights_jobs/` and `graph_sandbox/`: no import circle between
-modules, `graph_sandbox/` on the standard library alone, no product file over 600 lines, no file name in both rooms.
+"""The house drawn from its imports (issue 18), for every room: no import circle between files (within a room or
+across rooms), each room importing only the rooms the architecture allows it (`graph_sandbox/` and `dates/` on the
+standard library alone), no product file over 600 lines, no file name in both `insights_jobs/` and `graph_sandbox/`.
 
 Every import counts, wherever it is written (module level, inside a function, under `TYPE_CHECKING`): a circle
 that only the type checker sees is still a circle in the design.
@@ -12,8 +13,33 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ROOMS = ("insights_jobs", "graph_sandbox")
+ROOMS = (
+    "dates",
+    "insights_jobs",
+    "graph_sandbox",
+    "warehouse",
+    "workspaces",
+    "secret_store",
+    "diagnostics",
+    "retention",
+    "orchestration",
+)
+# The rooms each room may import (README, "Layout"; architecture.md, "Rooms"): arrows run one way.
+MAY_IMPORT = {
+    "dates": set(),
+    "graph_sandbox": set(),
+    "insights_jobs": {"dates"},
+    "warehouse": set(),
+    "workspaces": {"warehouse"},
+    "secret_store": set(),
+    "diagnostics": {"warehouse", "dates"},
+    "retention": {"warehouse", "workspaces", "secret_store"},
+    "orchestration": set(ROOMS) - {"orchestration"},
+}
+STDLIB_ONLY = ("graph_sandbox", "dates")
 MAX_LINES = 600
+# Over the limit and split by other work in progress (issue 18: the warehouse's file sizes); remove when it lands.
+PENDING_SPLIT = {"warehouse/bigquery_backend.py"}
 
 Graph = dict[str, set[str]]
 
@@ -100,25 +126,38 @@ def test_the_circle_finder_finds_circles() -> None:
 
 def test_the_graph_sees_every_kind_of_import() -> None:
     graph = import_graph()
-    assert {"insights_jobs", "graph_sandbox"} <= set(graph)
+    assert set(ROOMS) <= set(graph)
     # `from pkg import submodule`, `from pkg.module import name` and a package's own re-exports all count.
     assert "graph_sandbox.graph_errors" in graph["graph_sandbox.graph"]
     assert "graph_sandbox.scenario" in graph["graph_sandbox.graph"]
     assert "insights_jobs.normalize" in graph["insights_jobs.account_runner"]
     assert "insights_jobs.extract" in graph["insights_jobs"]
+    # an import inside a function counts too (the CLI imports Dagster's side late)
+    assert "orchestration.dbt_prepare" in graph["orchestration.cli_common"]
 
 
-def test_no_import_circle_in_insights_jobs_or_graph_sandbox() -> None:
+def test_no_import_circle_between_files_of_any_room() -> None:
     found = circles(import_graph())
     assert found == [], f"modules importing each other (directly or around a circle): {found}"
 
 
-def test_graph_sandbox_imports_only_the_standard_library() -> None:
-    modules = _modules(("graph_sandbox",))
+def test_rooms_import_only_the_rooms_they_may() -> None:
+    wrong: dict[str, set[str]] = {}
+    for module, imported in import_graph().items():
+        room = module.split(".")[0]
+        others = {name.split(".")[0] for name in imported} - {room} - MAY_IMPORT[room]
+        if others:
+            wrong[module] = others
+    assert wrong == {}
+
+
+def test_stdlib_rooms_import_only_the_standard_library() -> None:
+    modules = _modules(STDLIB_ONLY)
     outside: dict[str, set[str]] = {}
     for module, path in modules.items():
+        room = module.split(".")[0]
         tops = {name.split(".")[0] for name in _imports(module, path, set(modules))}
-        foreign = {t for t in tops if t != "graph_sandbox" and t not in sys.stdlib_module_names}
+        foreign = {t for t in tops if t != room and t not in sys.stdlib_module_names}
         if foreign:
             outside[module] = foreign
     assert outside == {}
@@ -126,9 +165,13 @@ def test_graph_sandbox_imports_only_the_standard_library() -> None:
 
 def test_no_product_file_over_600_lines() -> None:
     lines = {str(p.relative_to(ROOT)): len(p.read_text(encoding="utf-8").splitlines()) for p in _modules().values()}
-    assert {path: n for path, n in lines.items() if n > MAX_LINES} == {}
+    over = {path for path, n in lines.items() if n > MAX_LINES}
+    assert over - PENDING_SPLIT == set()
 
 
-def test_no_file_name_in_both_rooms() -> None:
-    names = [{p.name for p in (ROOT / room).rglob("*.py") if p.name != "__init__.py"} for room in ROOMS]
+def test_no_file_name_in_both_the_extractor_and_the_sandbox() -> None:
+    names = [
+        {p.name for p in (ROOT / room).rglob("*.py") if p.name != "__init__.py"}
+        for room in ("insights_jobs", "graph_sandbox")
+    ]
     assert set.intersection(*names) == set()

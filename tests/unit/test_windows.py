@@ -2,7 +2,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from insights_jobs.windows import Window, clamp_window, months_before, oldest_available, restatement_window
+from dates import Window
+from insights_jobs.windows import clamp_window, months_before, oldest_available, restatement_window
 
 
 def test_restatement_window_ends_yesterday_in_the_account_timezone():
@@ -54,15 +55,25 @@ def test_reversed_window_is_an_error():
 
 
 def test_chunks_cover_the_window_once():
-    from insights_jobs.windows import chunk_window
-
     w = Window(date(2026, 1, 1), date(2026, 3, 3))
-    chunks = chunk_window(w, 31)
+    chunks = w.chunks(31)
     assert [(c.start, c.end) for c in chunks] == [
         (date(2026, 1, 1), date(2026, 1, 31)),
         (date(2026, 2, 1), date(2026, 3, 3)),
     ]
-    assert chunk_window(Window(date(2026, 1, 1), date(2026, 1, 1)), 31) == [Window(date(2026, 1, 1), date(2026, 1, 1))]
-    assert sum(c.days for c in chunk_window(w, 7)) == w.days
+    assert Window(date(2026, 1, 1), date(2026, 1, 1)).chunks(31) == [Window(date(2026, 1, 1), date(2026, 1, 1))]
+    assert sum(c.days for c in w.chunks(7)) == w.days
     with pytest.raises(ValueError):
-        chunk_window(w, 0)
+        w.chunks(0)
+
+
+def test_one_window_type_for_every_room():
+    # the extractor, diagnostics and orchestration share one definition (dates/), not look-alikes
+    import dates
+    import diagnostics
+    import insights_jobs
+    from orchestration import planning
+
+    assert insights_jobs.Window is diagnostics.Window is planning.Window is dates.Window
+    assert Window.ending(date(2026, 1, 7), 7) == Window(date(2026, 1, 1), date(2026, 1, 7))
+    assert Window.ending(date(2026, 1, 7), 7).shifted(7) == Window(date(2025, 12, 25), date(2025, 12, 31))

@@ -1,0 +1,67 @@
+"""dbt's manifest, prepared before the definitions load (`sentrum dbt-prepare`).
+
+`@dbt_assets` reads the manifest when the definitions are imported, so it is built beforehand, as dagster-dbt
+intends ("prepare at build time"): `dbt parse` into `$SENTRUM_HOME/dbt/target/` (never the repository: it may be
+read-only). A deployment's image runs `sentrum dbt-prepare` when it is built; the `sentrum` CLI runs `prepare_dbt`
+before loading the definitions when the manifest is missing or older than the project's files (a fresh clone, an
+edited model); importing the definitions never runs dbt. No Dagster here: checking is cheap.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from orchestration.filelock import exclusive
+from orchestration.settings import Settings
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+PROJECT_FILES = ("*.sql", "*.yml", "*.yaml", "*.csv", "*.md")
+PREPARE_WAIT_S = 600.0
+
+
+def target_dir(dbt_dir: Path) -> Path:
+    """Where the manifest lives: `$SENTRUM_HOME/dbt/target`."""
+    return dbt_dir / "target"
+
+
+def dbt_executable() -> str:
+    """The dbt installed beside this interpreter, so an un-activated venv (`.venv/bin/python ...`) still finds it."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else "dbt"
+
+
+def manifest_is_stale(manifest: Path) -> bool:
+    """Missing, or older than one of the project's files."""
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    for pattern in PROJECT_FILES:
+        for f in DBT_PROJECT_DIR.rglob(pattern):
+            if f.relative_to(DBT_PROJECT_DIR).parts[0] in ("target", "logs", "dbt_packages"):
+                continue
+            if f.stat().st_mtime > built:
+                return True
+    return False
+
+
+def prepare_dbt(settings: Settings, force: bool = False) -> Path:
+    """The manifest for the settings' SENTRUM_HOME, built with `dbt parse` when it is missing or stale (or `force`);
+    its path. One preparation at a time (a lock): a process that waited finds the manifest fresh and returns."""
+    target = target_dir(settings.dbt_dir)
+    manifest = target / "manifest.json"
+    with exclusive(settings.dbt_dir / "prepare.lock", "dbt-prepare", PREPARE_WAIT_S):
+        if force or manifest_is_stale(manifest):
+            target.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # dbt's log and run files go with the manifest, never into the repository
+            args = [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR)]
+            args += ["--profiles-dir", str(DBT_PROJECT_DIR), "--target", settings.warehouse]
+            args += ["--target-path", str(target), "--log-path", str(target)]
+            env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+            done = subprocess.run(args, env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
+            if done.returncode != 0 or not manifest.exists():
+                output = (done.stdout + done.stderr).strip()[-2000:]
+                raise RuntimeError(f"dbt parse failed (exit {done.returncode}): {output}")
+    return manifest
