@@ -11,15 +11,16 @@ SANDBOX_PORT ?= 8765
 UI_PORT ?= 3000
 DOCS_PORT ?= 8080
 
-.PHONY: help setup demo test ui sandbox docs docs-serve lint clean chromium postgres
+.PHONY: help setup demo test test-fast ui sandbox docs docs-serve lint clean chromium postgres
 
 help:
 	@echo "make demo   - run the nightly pipeline on the embedded default (DuckDB + Graph API sandbox)"
 	@echo "make test   - run the test suite"
+	@echo "make test-fast - the unit tier only (no dbt builds, CLI runs or servers)"
 	@echo "make ui     - Dagster UI on the demo's state (http://127.0.0.1:$(UI_PORT)), sandbox on :$(SANDBOX_PORT)"
 	@echo "make docs   - build the dbt docs site (overview, every mart column described) under \$$SENTRUM_HOME/dbt/docs"
 	@echo "make docs-serve - serve it on http://127.0.0.1:$(DOCS_PORT) (DOCS_PORT=...)"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff, and sqlfluff over the dbt models"
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv $(CURDIR)/.tools
@@ -36,6 +37,11 @@ demo: setup
 
 test: setup chromium postgres
 	$(UV) run --frozen --no-sync pytest
+
+# The unit tier: every test outside the slow folders (tests/conftest.py SLOW_FOLDERS) and the BigQuery and deployed
+# ones; no browser or Postgres needed.
+test-fast: setup
+	$(UV) run --frozen --no-sync pytest -m "not slow and not bigquery and not deployed"
 
 # Headless Chromium for the report test (Debian's chromium-headless-shell); installed once, quiet when present.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
@@ -80,9 +86,14 @@ docs-serve: setup
 	@echo "dbt docs on http://127.0.0.1:$(DOCS_PORT) (Ctrl-C stops it; DOCS_PORT=... for another port)"
 	@$(DBT_DOCS) serve $(DBT_DIRS) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
+# SQL through dbt's own templating (dbt_project/.sqlfluff), compiled against a throwaway DuckDB file under SENTRUM_HOME.
+LINT_DIR = $(SENTRUM_HOME)/lint
 lint: setup
 	$(UV) run --frozen --no-sync ruff check .
 	$(UV) run --frozen --no-sync ruff format --check .
+	@mkdir -p -m 700 $(LINT_DIR)
+	cd dbt_project && SENTRUM_DUCKDB_PATH=$(LINT_DIR)/lint.duckdb SENTRUM_DUCKDB_TEMP_DIR=$(LINT_DIR)/tmp \
+		$(UV) run --frozen --no-sync sqlfluff lint models analyses
 
 clean:
 	rm -rf .sentrum dbt_project/target dbt_project/logs .pytest_cache

@@ -7,6 +7,9 @@
 {{ config(**sentrum.incremental_fact_config('account_id')) }}
 {%- set conversion_action_types = var('sentrum_conversion_action_types') -%}
 
+-- noqa: disable=LT02
+-- (the Jinja loops' whitespace control sets these indents)
+
 with
 
 actions as (

@@ -12,6 +12,9 @@
     {%- do window_literals.append(sentrum.string_literal(window)) -%}
 {%- endfor -%}
 
+-- noqa: disable=LT02,RF03
+-- (the Jinja loops' whitespace control sets these indents; the unnested window column has no table to qualify it with)
+
 with
 
 insights_actions as (

@@ -16,6 +16,9 @@
     ) }}
 {%- endif -%}
 
+-- noqa: disable=LT02
+-- (the Jinja loops' whitespace control sets these indents)
+
 with
 
 insights as (

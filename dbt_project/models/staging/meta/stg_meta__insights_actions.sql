@@ -8,6 +8,9 @@
     {%- do key_columns.append('insights.' ~ column.name) -%}
 {%- endfor -%}
 
+-- noqa: disable=LT02,AL09
+-- (the Jinja loops' whitespace control sets these indents; a struct field named like its column is not a self-alias)
+
 with
 
 insights as (
