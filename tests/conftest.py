@@ -15,3 +15,17 @@ def pytest_configure(config) -> None:
     settings = get_settings()
     prepare_home(settings)
     prepare_dbt(settings)
+
+
+# Folders whose every test runs the real pipeline (dbt builds, CLI subprocesses, servers): the `slow` tier.
+# `make test-fast` runs everything else; a slow test elsewhere says so itself (`pytestmark = pytest.mark.slow`).
+SLOW_FOLDERS = ("e2e", "dbt", "bigquery", "deployed")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    import pytest
+
+    for item in items:
+        parts = item.path.parts
+        if "tests" in parts and parts[parts.index("tests") + 1] in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
