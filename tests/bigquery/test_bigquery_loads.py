@@ -317,5 +317,5 @@ def test_an_unreachable_endpoint_fails_fast():
     started = time.monotonic()
     with pytest.raises(WarehouseError, match="BigQuery"):
         wh.query("select 1")
-    assert time.monotonic() - started < 15
+    assert time.monotonic() - started < 60  # the retry's 2 s deadline, not the client's default 600 s
     wh.close()

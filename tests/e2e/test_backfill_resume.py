@@ -3,13 +3,17 @@ duplicates in the marts."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import threading
 from datetime import date
 
 import duckdb
 import pytest
 
 from graph_sandbox import GraphError
-from tests.e2e.conftest import make_env
+from tests.e2e.conftest import SENTRUM, make_env
 
 START, END = date(2026, 9, 1), date(2026, 9, 25)  # three chunks of at most 10 days
 CHUNK2_SINCE = "2026-09-11"
@@ -61,3 +65,97 @@ def test_backfill_resumes_after_a_failed_chunk(env, sandbox):
         ).fetchall()
     assert len(rows) == len(truth)  # no duplicates
     assert {(ad, day): spend for ad, day, spend in rows} == truth
+
+
+# A second backfill window of the same shape, so the kill test does not meet the chunks the first test completed.
+KILL_START, KILL_END = date(2026, 8, 1), date(2026, 8, 25)
+KILL_CHUNK1, KILL_CHUNK2 = "2026-08-01", "2026-08-11"
+
+
+def _insights_submissions(records, since: str) -> int:
+    return sum(1 for r in records if r.path.endswith("/insights") and since in r.params.get("time_range", ""))
+
+
+def _manifest(path, since: str) -> list[tuple[str, str]]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(
+            "select report, batch_id from raw.meta_batches where workspace_id = 'globex' and date_start = ?",
+            [date.fromisoformat(since)],
+        ).fetchall()
+
+
+def test_a_sync_killed_mid_chunk_resumes_with_nothing_doubled_or_half_visible(env, sandbox):
+    """SIGKILL of the whole `sentrum sync` process group while chunk 2 is half read: some of its report batches are
+    committed, one is being read. Running the same command again redoes chunk 2 (its run never succeeded) and the
+    marts equal the truth, each ad-day once."""
+    truth = {(t.ad_id, t.date): t.spend for t in sandbox.scenario.truth_ad_daily("act_2001", KILL_START, KILL_END)}
+    assert truth
+    held, release = threading.Event(), threading.Event()
+    seen = {"chunk2": 0}
+    chunk1_calls: list[int] = []
+
+    def hold_midway(info):
+        # Chunk 1 runs whole; its insights submissions measure how many chunk 2 makes (same days, same reports).
+        if not (info.insights and KILL_CHUNK2 in info.params.get("time_range", "")):
+            return None
+        if not chunk1_calls:
+            chunk1_calls.append(_insights_submissions(sandbox.requests, KILL_CHUNK1))
+        seen["chunk2"] += 1
+        if seen["chunk2"] == max(2, (chunk1_calls[0] * 2) // 3) and not held.is_set():
+            held.set()  # two thirds into chunk 2: hold this call until the process is dead
+            release.wait(60)
+            return GraphError(1, "An unknown error occurred (the client is gone)")
+        return None
+
+    sandbox.reset()
+    sandbox.app.fault_hook = hold_midway
+    args = ["sync", "--workspace", "globex", "--start", str(KILL_START), "--end", str(KILL_END)]
+    proc = subprocess.Popen(
+        [SENTRUM, *args], env=env.vars, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        assert held.wait(240), "chunk 2 never got two thirds through"
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        release.set()
+        sandbox.app.fault_hook = None
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL
+
+    # What the kill left: chunk 1 whole, chunk 2 with some report batches committed and at least one missing.
+    chunk1, chunk2 = _manifest(env.duckdb_file, KILL_CHUNK1), _manifest(env.duckdb_file, KILL_CHUNK2)
+    assert chunk1 and 0 < len(chunk2) < len(chunk1), (chunk1, chunk2)
+
+    sandbox.reset()
+    again = env.sentrum(*args)
+    out = again.stdout + again.stderr
+    assert again.returncode == 0, out[-3000:]
+    assert f"chunk 1/3 {KILL_CHUNK1}..2026-08-10: already done by an earlier run, skipped" in out
+    assert _insights_submissions(sandbox.requests, KILL_CHUNK1) == 0
+    assert _insights_submissions(sandbox.requests, KILL_CHUNK2) > 0
+
+    with duckdb.connect(str(env.duckdb_file), read_only=True) as con:
+        rows = con.execute(
+            "select ad_id, date_day, spend from marts.fct_ad_insights_daily "
+            "where workspace_id = 'globex' and date_day between ? and ?",
+            [KILL_START, KILL_END],
+        ).fetchall()
+        # each ad-day once in staging, though the killed run's committed batches of chunk 2 stay in raw
+        doubled = con.execute(
+            "select count(*) from (select ad_id, date_day, count(*) n from staging.stg_meta__insights "
+            "where workspace_id = 'globex' and report = 'ad_daily' group by all having n > 1)"
+        ).fetchone()[0]
+        # the killed run's committed batches stay in raw, superseded by the rerun's: staging shows none of them
+        killed = [batch_id for _, batch_id in chunk2]
+        marks = ", ".join("?" for _ in killed)
+        in_raw = con.execute(f"select count(*) from raw.meta_insights where batch_id in ({marks})", killed).fetchone()
+        shown = con.execute(
+            f"select count(*) from staging.stg_meta__insights where batch_id in ({marks})", killed
+        ).fetchone()
+    assert len(rows) == len(truth)
+    assert {(ad, day): spend for ad, day, spend in rows} == truth
+    assert doubled == 0
+    assert in_raw[0] > 0 and shown[0] == 0

@@ -307,9 +307,8 @@ def test_small_scenario_is_tiny() -> None:
 
 
 def test_generated_scenario_for_benchmarks() -> None:
-    started = time.monotonic()
+    # (how fast it is generated is the benchmarks' concern, bench/extract: not timed here)
     big = Scenario.generate("bench20", 3, accounts=20, campaigns_per_account=10, adsets_per_campaign=4, ads_per_adset=5)
-    assert time.monotonic() - started < 3
     assert len(big.accounts()) == 20 and len(big.tokens) == 3
     assert all(len(big.ads(a.id)) == 200 for a in big.accounts())
     statuses = {ad.status for ad in big.ads(big.accounts()[0].id)}
