@@ -19,7 +19,7 @@ def pytest_configure(config) -> None:
 
 # Folders whose every test runs the real pipeline (dbt builds, CLI subprocesses, servers): the `slow` tier.
 # `make test-fast` runs everything else; a slow test elsewhere says so itself (`pytestmark = pytest.mark.slow`).
-SLOW_FOLDERS = ("e2e", "dbt", "bigquery", "deployed")
+SLOW_FOLDERS = ("e2e", "dbt_project", "bigquery", "deployed")
 
 
 def pytest_collection_modifyitems(config, items) -> None:

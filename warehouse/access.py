@@ -1,5 +1,6 @@
 """Names of the per-workspace access layer (dbt_project/macros/access/workspace_access.sql builds it; the retention
-sweep drops a deleted workspace's schema). The macro and this module compute the same names; tests/dbt checks it.
+sweep drops a deleted workspace's schema). The macro and this module compute the same names;
+tests/dbt_project checks it.
 
 `_` is written `__` and `-` is written `_h` (plain identifiers on every backend, two ids never share a name):
 `acme` -> ws_acme, `acme-eu` -> ws_acme_heu, `acme_eu` -> ws_acme__eu. Escaping can double an id's length, and the

@@ -1,4 +1,4 @@
-"""Fixtures for the BigQuery-path tests: the session's emulator (tests/bq_emulator.py) and a spying client."""
+"""Fixtures for the BigQuery-path tests: the session's emulator (tests/support/bq_emulator.py) and a spying client."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests import bq_emulator
+from tests.support import bq_emulator
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,8 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
-from tests import bq_emulator
 from tests.bigquery.conftest import SpyClient
+from tests.support import bq_emulator
 from warehouse import BatchKey, WarehouseError
 from warehouse.bigquery_backend import BigQueryWarehouse, _Spool, label_value, query_parameter
 from warehouse.schema import INSIGHTS

@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests import bq_emulator
+from tests.support import bq_emulator
 from warehouse import BatchKey, DuckDBWarehouse
 from warehouse.bigquery_backend import BigQueryWarehouse
 
@@ -194,7 +194,7 @@ def run_both(
     tmp: Path, duck_env: dict[str, str], bq_env: dict[str, str], window: tuple[date, date], bq_command: str
 ) -> None:
     """Both targets at once (two processes: dbt spends most of its time waiting). DuckDB only runs the models:
-    its data tests are tests/dbt's business; here it is the reference the BigQuery marts must equal."""
+    its data tests are tests/dbt_project's business; here it is the reference the BigQuery marts must equal."""
     procs = {
         "duckdb": dbt("run", "duckdb", tmp, duck_env, window),
         "bigquery": dbt(bq_command, "bigquery", tmp, bq_env, window),

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from orchestration.bigquery import BigQueryWarehouseResource
-from tests import bq_emulator
+from tests.support import bq_emulator
 from warehouse import BatchKey, TableInfo
 from warehouse.bigquery_backend import BigQueryWarehouse
 

@@ -17,7 +17,7 @@ from orchestration.resources import registry_resource, secret_store_resource
 from orchestration.runner import sync_workspace
 from orchestration.settings import Settings
 from retention import AUDIT_LOG, request_deletion, workspace_ref
-from tests import bq_emulator
+from tests.support import bq_emulator
 from warehouse import TableInfo
 from workspaces import MetaConnection, Workspace
 

@@ -26,5 +26,5 @@ def stub() -> Iterator[ResponsesStub]:
 def pytest_sessionfinish(session, exitstatus) -> None:
     # The BigQuery stand-in is shared by the session; stop it if a test here started it (imported lazily, so a
     # DuckDB-only run does not pay for the BigQuery client's import).
-    if "tests.bq_emulator" in sys.modules:
-        sys.modules["tests.bq_emulator"].stop()
+    if "tests.support.bq_emulator" in sys.modules:
+        sys.modules["tests.support.bq_emulator"].stop()

@@ -13,8 +13,8 @@ import pytest
 from google.cloud import bigquery
 
 from diagnostics import DiagnosticsConfig, detect, run_diagnostics
-from tests import bq_emulator
 from tests.diagnostics.synthetic import NIGHT, PLANTS, WS, Dataset
+from tests.support import bq_emulator
 from warehouse.rows import arrow_rows
 
 pytestmark = [pytest.mark.bigquery, pytest.mark.timeout(300)]

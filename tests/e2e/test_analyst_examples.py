@@ -1,7 +1,7 @@
 """Every SQL block of docs/analysts.md, run on the warehouse `make demo` builds (the test of record for the page).
 
 One `sentrum demo` per session (conftest: `demo`), today's dates: each block returns rows and what the page says of
-its result holds (tests/analyst_examples.py). The README's query runs there too.
+its result holds (tests/support/analyst_examples.py). The README's query runs there too.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import duckdb
 import pytest
 
-from tests.analyst_examples import CHECKS, DOC, check_block, sql_blocks, sql_fence_count
 from tests.e2e.conftest import Demo
+from tests.support.analyst_examples import CHECKS, DOC, check_block, sql_blocks, sql_fence_count
 
 README = DOC.parents[1] / "README.md"
 

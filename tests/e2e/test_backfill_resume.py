@@ -130,7 +130,7 @@ def test_a_sync_killed_mid_chunk_resumes_with_nothing_doubled_or_half_visible(en
     assert chunk1 and 0 < len(chunk2) < len(chunk1), (chunk1, chunk2)
 
     sandbox.reset()
-    again = env.sentrum(*args)
+    again = env.sentrum(*args, timeout=600)
     out = again.stdout + again.stderr
     assert again.returncode == 0, out[-3000:]
     assert f"chunk 1/3 {KILL_CHUNK1}..2026-08-10: already done by an earlier run, skipped" in out

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import bq_emulator
+from tests.support import bq_emulator
 from warehouse import DuckDBWarehouse, Warehouse
 
 BACKENDS = ["duckdb", "bigquery"]
