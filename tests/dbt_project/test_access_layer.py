@@ -12,8 +12,8 @@ import itertools
 import pytest
 
 from tests.dbt_project.helpers import q
+from tests.dbt_project.marts import MARTS
 from tests.dbt_project.scenario import WORKSPACES
-from tests.dbt_project.test_dbt_project import MARTS
 
 
 def access_schema(workspace_id: str) -> str:

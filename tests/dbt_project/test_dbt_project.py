@@ -14,49 +14,11 @@ from typing import Any
 import pytest
 
 from tests.dbt_project.helpers import q
-from tests.dbt_project.raw_data import BREAKDOWNS, T0, derive
+from tests.dbt_project.marts import FACTS, MARTS, METRICS
+from tests.dbt_project.raw_data import T0, derive
 from tests.dbt_project.scenario import ACME_103_GONE_ADS, D1, D2, D3, acme_101_pull_b, gone_days
 
 EDGE_ACCOUNTS = ("act_101", "act_102", "act_201")
-FACTS = {
-    "fct_account_insights_daily": ("account_daily", ["account_id"]),
-    "fct_campaign_insights_daily": ("campaign_daily", ["account_id", "campaign_id"]),
-    "fct_adset_insights_daily": ("adset_daily", ["account_id", "campaign_id", "adset_id"]),
-    "fct_ad_insights_daily": ("ad_daily", ["account_id", "campaign_id", "adset_id", "ad_id"]),
-    **{
-        f"fct_ad_insights_daily_by_{report.removeprefix('ad_daily_')}": (
-            report,
-            ["account_id", "campaign_id", "adset_id", "ad_id", *cells[0][0]],
-        )
-        for report, cells in BREAKDOWNS.items()
-    },
-}
-METRICS = [
-    "account_currency",
-    "spend",
-    "impressions",
-    "clicks",
-    "inline_link_clicks",
-    "reach",
-    "frequency",
-    "conversions",
-    "conversion_value",
-    "ctr",
-    "cpc",
-    "cpm",
-    "cpa",
-    "roas",
-]
-MARTS = {
-    *FACTS,
-    "fct_ad_actions_daily",
-    "dim_ad_accounts",
-    "dim_campaigns",
-    "dim_adsets",
-    "dim_ads",
-    "dim_creatives",
-    "dim_budget_history",
-}
 
 
 def test_build_is_green_with_no_warnings(built):

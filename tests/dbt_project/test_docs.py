@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.dbt_project.helpers import failed
-from tests.dbt_project.test_dbt_project import MARTS
+from tests.dbt_project.marts import MARTS
 
 
 @pytest.fixture(scope="module")

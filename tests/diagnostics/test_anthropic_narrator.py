@@ -12,9 +12,9 @@ import pytest
 
 from diagnostics import OfflineNarrator, build_narrator, detect, run_diagnostics
 from diagnostics.narrative import INSTRUCTIONS, PROMPT_VERSION, Narrative
+from tests.diagnostics.narration import PAYLOAD_KEYS, TENANT, finding_rows, write_marts
 from tests.diagnostics.openai_stub import MessagesStub
 from tests.diagnostics.synthetic import FAKE_META_TOKEN, NIGHT
-from tests.diagnostics.test_openai_narrator import PAYLOAD_KEYS, TENANT, _rows, _write
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -46,7 +46,7 @@ def test_requests_carry_the_schema_and_aggregates_only(wh, astub, monkeypatch):
     monkeypatch.setenv("META_ACCESS_TOKEN", FAKE_META_TOKEN)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-from-env-must-not-be-used")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
-    _write(wh)
+    write_marts(wh)
 
     result = run_diagnostics(wh, TENANT, NIGHT, narrator=_narrator(astub))
 
@@ -68,7 +68,7 @@ def test_requests_carry_the_schema_and_aggregates_only(wh, astub, monkeypatch):
         assert fmt["type"] == "json_schema"
         assert fmt["schema"]["additionalProperties"] is False
         assert set(fmt["schema"]["required"]) == set(Narrative.model_fields)
-    rows = _rows(wh)
+    rows = finding_rows(wh)
     assert {r["provider"] for r in rows} == {"anthropic"}
     for r in rows:
         assert r["model"] == "claude-test" and r["prompt_version"] == PROMPT_VERSION
@@ -77,12 +77,12 @@ def test_requests_carry_the_schema_and_aggregates_only(wh, astub, monkeypatch):
 
 
 def test_redaction_cache_and_budget_work_as_for_openai(wh, astub):
-    _write(wh)
+    write_marts(wh)
     run_diagnostics(wh, TENANT, NIGHT, narrator=_narrator(astub, redact_names=True))
     for req in astub.requests:
         assert b"act_" not in req.raw and b"Acme" not in req.raw
         assert re.fullmatch(r"\w+-id-[0-9a-f]{8}", req.payload["entity"]["id"])
-    tracking = next(r for r in _rows(wh) if r["finding_type"] == "tracking_breakage")
+    tracking = next(r for r in finding_rows(wh) if r["finding_type"] == "tracking_breakage")
     assert json.loads(tracking["likely_causes"]) == ["Something changed in Acme Japan (act_2)."]
 
     again = run_diagnostics(wh, TENANT, NIGHT, narrator=_narrator(astub, redact_names=True))
@@ -107,7 +107,7 @@ def test_redaction_cache_and_budget_work_as_for_openai(wh, astub):
     ],
 )
 def test_failures_fall_back_offline_per_finding(wh, astub, mode, code, sent):
-    _write(wh)
+    write_marts(wh)
     astub.default = mode
     result = run_diagnostics(wh, TENANT, NIGHT, narrator=_narrator(astub))
     assert len(astub.requests) == sent
@@ -115,5 +115,5 @@ def test_failures_fall_back_offline_per_finding(wh, astub, mode, code, sent):
     assert result.fallback_reasons == expected
     findings, _ = detect(wh, TENANT, NIGHT)
     offline = {f.finding_id: OfflineNarrator().narrative(f).summary for f in findings}
-    for r in _rows(wh):
+    for r in finding_rows(wh):
         assert r["provider"] == "offline-fallback" and r["summary"] == offline[r["finding_id"]]

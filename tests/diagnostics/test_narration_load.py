@@ -14,9 +14,9 @@ from openai import OpenAI
 from diagnostics import Entity, Finding, Metric, Window, narrate_workspaces, run_night
 from diagnostics.breaker import CircuitBreaker
 from diagnostics.openai_narrator import OpenAINarrator
+from tests.diagnostics.narration import API_KEY, openai_narrator, write_marts
 from tests.diagnostics.openai_stub import ResponsesStub
 from tests.diagnostics.synthetic import NIGHT
-from tests.diagnostics.test_openai_narrator import API_KEY, _narrator, _write
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -46,7 +46,7 @@ def test_a_thousand_workspaces_against_a_hanging_provider_cost_a_few_timeouts_no
     done: dict[str, list] = {}
     with ResponsesStub(default="hang") as stub:
         # one narrator for the run, as the Dagster asset builds it: its breaker is shared by every workspace
-        narrator = _narrator(stub, timeout_s=0.3, max_retries=0)
+        narrator = openai_narrator(stub, timeout_s=0.3, max_retries=0)
         narrate_workspaces(
             narrator,
             ((ws, _findings(ws), {}) for ws in workspaces),
@@ -76,7 +76,7 @@ def test_narration_runs_exactly_concurrency_workspaces_at_once():
         stub.on_request = lambda _request: barrier.wait()
         done: dict[str, list] = {}
         narrate_workspaces(
-            _narrator(stub, max_retries=0),
+            openai_narrator(stub, max_retries=0),
             ((f"ws{i}", _findings(f"ws{i}", 1), {}) for i in range(40)),
             concurrency=concurrency,
             on_done=lambda ws, outcomes: done.__setitem__(ws, outcomes),
@@ -115,7 +115,7 @@ def test_the_runs_slot_stops_new_requests_and_the_rest_is_narrated_offline():
 
 
 def test_run_night_shares_one_breaker_across_workspaces_and_stores_every_one(wh):
-    _write(wh)  # workspace tenant_q7x2 with three high findings
+    write_marts(wh)  # workspace tenant_q7x2 with three high findings
     workspaces = ["tenant_q7x2", *(f"copy{i}" for i in range(5))]
     marts = wh.query("select table_name from information_schema.tables where table_schema = 'marts'")
     for table in (r["table_name"] for r in marts):
@@ -131,7 +131,7 @@ def test_run_night_shares_one_breaker_across_workspaces_and_stores_every_one(wh)
             wh,
             workspaces,
             NIGHT,
-            _narrator(stub, max_retries=0),
+            openai_narrator(stub, max_retries=0),
             concurrency=3,
             on_result=lambda ws, result: stored.append(ws),
         )

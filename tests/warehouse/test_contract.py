@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.warehouse.rows import insight, visible
 from warehouse import LAYERS, MANIFEST, OPS_SCHEMA, RAW_TABLES, BatchKey, Table, TableInfo, WarehouseError
 from warehouse.access import access_schema_name
 from warehouse.legacy_actions import fold_legacy_actions, legacy_table_exists
@@ -22,24 +23,6 @@ T0 = datetime(2026, 11, 4, 5, 6, 7, 123456, tzinfo=UTC)
 QUOTED = "o'brien"  # a workspace id with a quote: data, never SQL
 
 
-def insight(ad: str, day: date, spend: str, impressions: int = 100, **kw) -> dict:
-    return {
-        "report": "ad_daily",
-        "level": "ad",
-        "date_day": day,
-        "campaign_id": "c1",
-        "adset_id": "s1",
-        "ad_id": ad,
-        "spend": Decimal(spend),
-        "impressions": impressions,
-        "clicks": 3,
-        "inline_link_clicks": 2,
-        "reach": 90,
-        "frequency": 1.25,
-        **kw,
-    }
-
-
 def write(wh, ws: str, rows: list[dict], *, account="act_1", start=D1, end=D2, commit=True, table="meta_insights"):
     batch = wh.open_batch(BatchKey(ws, account, "ad_daily", start, end), {"api_version": "v26.0"})
     half = len(rows) // 2
@@ -48,15 +31,6 @@ def write(wh, ws: str, rows: list[dict], *, account="act_1", start=D1, end=D2, c
     if commit:
         batch.commit()
     return batch.batch
-
-
-def visible(wh, table: str = "meta_insights", order: str = "r.workspace_id, r.ad_id, r.date_day") -> list[dict]:
-    raw = wh.table_ref("raw", table)
-    manifest = wh.table_ref("raw", MANIFEST.name)
-    return wh.query(
-        f"select r.* from {raw} as r join {manifest} as m "
-        f"on m.batch_id = r.batch_id and m.workspace_id = r.workspace_id order by {order}"
-    )
 
 
 def test_ensure_raw_creates_every_raw_table_and_is_idempotent(wh):

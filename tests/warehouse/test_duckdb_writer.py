@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.warehouse.test_contract import insight, visible
+from tests.warehouse.rows import insight, visible
 from warehouse import MANIFEST, BatchKey, DuckDBWarehouse, WarehouseError
 
 D1 = date(2026, 11, 1)
