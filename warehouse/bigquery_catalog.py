@@ -58,6 +58,7 @@ class BigQueryCatalog(BigQueryCore):
                 d.dataset_id
                 for d in self.client.list_datasets(self.project, retry=self.retry, timeout=self.api_timeout_s)
             }
+        # The walk serves the sweep, exports and diagnostics: its component is the warehouse's (or the caller's).
         # Every dataset of this deployment (its prefix), not only the known layers: a dataset added later (the
         # diagnostics, the per-workspace access views, an analyst's scratch dataset) is covered without a code change.
         prefix = self.prefix
@@ -68,7 +69,7 @@ class BigQueryCatalog(BigQueryCore):
         rows = [
             row
             for sql in catalog_queries(self.project, present, self.catalog_chunk)
-            for row in self.query(sql, {"column": column}, labels={"job": "catalog", "sentrum_component": "retention"})
+            for row in self.query(sql, {"column": column}, labels={"job": "catalog"})
         ]
         out = []
         for r in sorted(rows, key=lambda r: (r["table_schema"], r["table_name"])):
