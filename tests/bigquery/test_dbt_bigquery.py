@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -407,10 +408,15 @@ def test_every_dbt_job_carries_labels_and_the_byte_cap(built):
 
 def test_the_incremental_run_touches_only_the_window_partitions(built):
     """Night two is an incremental run over an explicit window, as the nightly's marts run is (the sensor passes
-    the night's window): each fact's MERGE deletes only the window's `date_day` partitions (a constant list, so
-    BigQuery prunes the target) and reads the new rows through a filter on `date_day` bounded by the window."""
+    the night's window): each fact's MERGE deletes only the window's `date_day` partitions (a constant list, dbt's
+    static insert_overwrite) and its new rows are read through a filter on `date_day` bounded by the window (in the
+    MERGE, or in the temporary table dbt builds first and the MERGE reads)."""
     window_days = [WINDOW_START + timedelta(days=d) for d in range((WINDOW_END - WINDOW_START).days + 1)]
-    partitions = ", ".join(f"date '{d}'" for d in window_days)
+    partitions = re.escape(", ".join(f"date '{d}'" for d in window_days))
+    delete_only_window = re.compile(
+        rf"when not matched by source and (date\()?dbt_internal_dest\.date_day\)? in \( {partitions} \) then delete"
+    )
+    window_filter = f"date_day between date '{WINDOW_START}' and date '{WINDOW_END}'"
     facts = [m for m in built.marts if m.startswith("fct_")]
     assert "fct_ad_insights_daily" in facts
     problems = []
@@ -418,14 +424,19 @@ def test_the_incremental_run_touches_only_the_window_partitions(built):
         statements = [
             " ".join(j["query"].split()).lower()
             for j in built.night_two_jobs
-            if j["labels"].get("node_id") == _model_label(fact) and "merge into" in j["query"].lower()
+            if j["labels"].get("node_id") == _model_label(fact)
         ]
-        if len(statements) != 1:
-            problems.append(f"{fact}: {len(statements)} MERGE statements")
+        merges = [s for s in statements if "merge into" in s]
+        if len(merges) != 1:
+            problems.append(f"{fact}: {len(merges)} MERGE statements")
             continue
-        [merge] = statements
-        if f"when not matched by source and dbt_internal_dest.date_day in ( {partitions} ) then delete" not in merge:
+        [merge] = merges
+        if not delete_only_window.search(merge):
             problems.append(f"{fact}: the MERGE does not limit its delete to the window's partitions")
-        if f"date_day between date '{WINDOW_START}' and date '{WINDOW_END}'" not in merge:
+        sources = [merge]
+        tmp = re.search(rf"`{fact}__dbt_tmp\w*`", merge)
+        if tmp:  # the MERGE reads a temporary table: the filter is in the statement that built it
+            sources = [s for s in statements if "create or replace table" in s and tmp.group(0) in s and s != merge]
+        if not any(window_filter in s for s in sources):
             problems.append(f"{fact}: the new rows are not read through the window's date_day filter")
     assert not problems, "\n".join(problems)
