@@ -45,6 +45,9 @@ class BigQueryWarehouseResource(BigQueryResource):
     spool_dir: str | None = Field(default=None, description="Where spooled rows wait for their load job (tmp)")
     job_timeout_s: float = Field(default=3600.0, description="Longest wait for one load or query job")
     labels: dict[str, str] = Field(default_factory=dict, description="Added to every dataset and job")
+    maximum_bytes_billed: int | None = Field(
+        default=None, description="Every query job's cap in bytes, for the pipeline and dbt (None: no cap)"
+    )
 
     @contextmanager
     def get_client(self) -> Iterator[bigquery.Client]:
@@ -75,6 +78,7 @@ class BigQueryWarehouseResource(BigQueryResource):
                 spool_dir=self.spool_dir,
                 flush_bytes=self.flush_mb * 1024 * 1024,
                 job_timeout_s=self.job_timeout_s,
+                maximum_bytes_billed=self.maximum_bytes_billed,
             )
             try:
                 yield warehouse
@@ -93,6 +97,8 @@ class BigQueryWarehouseResource(BigQueryResource):
             "SENTRUM_BQ_PROJECT": self.project or "",
             "SENTRUM_BQ_LOCATION": self.location or "US",
             "SENTRUM_BQ_DATASET_PREFIX": self.dataset_prefix,
+            # 0: no cap (dbt-bigquery sends no maximum_bytes_billed then)
+            "SENTRUM_BQ_MAX_BYTES_BILLED": str(self.maximum_bytes_billed or 0),
         }
         if self.api_endpoint:
             env.update(

@@ -224,6 +224,7 @@ def _bigquery_fields(settings: Settings) -> dict[str, Any]:
         "api_endpoint": settings.bq_api_endpoint,
         "gcp_credentials": settings.bq_credentials.get_secret_value() if settings.bq_credentials else None,
         "time_travel_hours": settings.bq_time_travel_hours,
+        "maximum_bytes_billed": settings.bq_max_bytes_billed,
     }
     return {k: v for k, v in fields.items() if v is not None}  # Dagster config maps take no nulls
 

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     bq_time_travel_hours: int = Field(default=48, ge=48, le=168)
     # A BigQuery stand-in (tests); unset for BigQuery itself.
     bq_api_endpoint: str | None = None
+    # Every query job of the pipeline and of dbt fails, before it runs, if it would bill more bytes than this;
+    # unset or empty: no cap. Size it for the biggest legitimate job (a --full-refresh of the facts).
+    bq_max_bytes_billed: int | None = Field(default=None, ge=1)
     meta_graph_url: str = "https://graph.facebook.com"
     meta_api_version: str = SDK_API_VERSION
     # A YAML file path, or the word "bigquery" for the control table.
@@ -84,6 +87,12 @@ class Settings(BaseSettings):
     sweep_cron: str = "0 4 * * *"
     # A workspace without a successful extraction for longer than this fails its freshness check.
     freshness_hours: int = Field(default=36, ge=1)
+
+    @field_validator("bq_max_bytes_billed", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, v: object) -> object:
+        # deploy/env.example leaves it empty, and Compose passes an empty value
+        return None if isinstance(v, str) and not v.strip() else v
 
     @field_validator("duckdb_memory_limit")
     @classmethod

@@ -4,9 +4,8 @@ search of the warehouse for the deleted id finds nothing. Times, table names, co
 
 from __future__ import annotations
 
-import hashlib
-
 from warehouse import OPS_SCHEMA, Table
+from warehouse.labels import workspace_digest
 
 AUDIT_LOG = Table(
     "retention_audit_log",
@@ -35,5 +34,6 @@ AUDIT_LOG = Table(
 
 
 def workspace_ref(workspace_id: str) -> str:
-    """The audit log's name for a workspace: the first 32 hex digits of SHA-256 over a fixed prefix and the id."""
-    return hashlib.sha256(f"sentrum-workspace:{workspace_id}".encode()).hexdigest()[:32]
+    """The audit log's name for a workspace: the first 32 hex digits of SHA-256 over a fixed prefix and the id (the
+    same digest as the `workspace` label of BigQuery jobs, so a sweep's proof and the workspace's jobs match)."""
+    return workspace_digest(workspace_id)

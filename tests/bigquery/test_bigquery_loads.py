@@ -4,6 +4,7 @@ datasets and tables carry their settings, and a dead endpoint fails fast instead
 
 from __future__ import annotations
 
+import hashlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -18,7 +19,8 @@ from google.cloud import bigquery
 from tests.bigquery.conftest import SpyClient
 from tests.support import bq_emulator
 from warehouse import BatchKey, WarehouseError
-from warehouse.bigquery_backend import BigQueryWarehouse, _Spool, label_value, query_parameter
+from warehouse.bigquery_backend import BigQueryWarehouse, label_value, query_parameter
+from warehouse.bigquery_loads import _Spool
 from warehouse.schema import INSIGHTS
 
 pytestmark = pytest.mark.bigquery
@@ -104,10 +106,10 @@ def test_many_batches_make_one_load_per_table_then_the_manifest(emulator):
 
     wh.flush()  # nothing new: no job
     assert len(spy.loads) == 3
-    # a workspace's own flush is labelled with it (cost attribution)
+    # a workspace's own flush is labelled with it (cost attribution), by digest (docs/privacy.md)
     write_batch(wh, "acme", "act_1")
     wh.close()
-    assert spy.loads[-1]["config"].labels["workspace"] == "acme"
+    assert spy.loads[-1]["config"].labels["workspace"] == hashlib.sha256(b"sentrum-workspace:acme").hexdigest()[:32]
     assert len(spy.loads) == 6
 
 
@@ -280,9 +282,11 @@ def test_datasets_and_tables_carry_their_settings(emulator):
 
 def test_queries_carry_labels(emulator):
     wh, spy = make(emulator, labels={"run": "R-1"})
-    wh.query("select 1 as x", labels={"workspace": "Acme Inc"})
+    wh.query("select 1 as x", labels={"workspace": "acme"})
     labels = spy.queries[-1]["config"].labels
-    assert labels == {"run": "r-1", "job": "query", "workspace": "acme_inc"}
+    # docs/privacy.md: a workspace outside the data is SHA-256 of "sentrum-workspace:<id>", 32 hex digits
+    digest = hashlib.sha256(b"sentrum-workspace:acme").hexdigest()[:32]
+    assert labels == {"run": "r-1", "sentrum_component": "pipeline", "job": "query", "workspace": digest}
     assert label_value("A" * 100) == "a" * 63
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -26,6 +27,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from tests.bigquery.recording_proxy import RecordingProxy
 from tests.support import bq_emulator
 from warehouse import BatchKey, DuckDBWarehouse
 from warehouse.bigquery_backend import BigQueryWarehouse
@@ -40,6 +42,8 @@ T0 = datetime(2026, 10, 27, 3, 0, tzinfo=UTC)
 # dbt's own generic tests (their SQL is dbt-bigquery's, tested there) are left out on BigQuery to save a minute;
 # the project's generic tests (unique_combination, relationships_by_keys), singular tests and unit tests all run.
 STOCK_TESTS = ["--exclude", "test_name:not_null", "test_name:unique", "test_name:accepted_values"]
+# SENTRUM_BQ_MAX_BYTES_BILLED for dbt's profile (the emulator does not enforce it; the requests carry it)
+MAX_BYTES_BILLED = 987_654_321_000
 
 
 # ---- recording the extractor's batches ---------------------------------------------------------------------
@@ -248,10 +252,20 @@ class Built:
     prefix: str
     marts: list[str]
     expected_spend: dict[tuple[str, str], Decimal]
+    # the query jobs dbt inserted on BigQuery (configuration.query plus labels), per night
+    night_one_jobs: list[dict[str, Any]]
+    night_two_jobs: list[dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
-def built(emulator, tmp_path_factory) -> Iterator[Built]:
+def proxy(emulator) -> Iterator[RecordingProxy]:
+    """dbt reaches the emulator through a proxy that keeps its job requests (the emulator drops labels)."""
+    with RecordingProxy(emulator.url) as recording:
+        yield recording
+
+
+@pytest.fixture(scope="module")
+def built(emulator, proxy, tmp_path_factory) -> Iterator[Built]:
     tmp = tmp_path_factory.mktemp("dbt_bq")
     batches = record_extraction()
     account = next(b.account_id for b in batches if b.report == "ad_daily" and any(rows for _, rows in b.pages))
@@ -289,7 +303,8 @@ def built(emulator, tmp_path_factory) -> Iterator[Built]:
     bq_env = {
         "SENTRUM_BQ_AUTH_METHOD": "oauth-secrets",
         "SENTRUM_BQ_TOKEN": "dummy",
-        "SENTRUM_BQ_API_ENDPOINT": emulator.url,
+        "SENTRUM_BQ_API_ENDPOINT": proxy.url,
+        "SENTRUM_BQ_MAX_BYTES_BILLED": str(MAX_BYTES_BILLED),
         "SENTRUM_BQ_JOB_RETRIES": "0",
         "SENTRUM_BQ_PROJECT": bq_emulator.PROJECT,
         "SENTRUM_BQ_DATASET_PREFIX": prefix,
@@ -305,6 +320,7 @@ def built(emulator, tmp_path_factory) -> Iterator[Built]:
     bq.flush()
     # night one on BigQuery: `build`, so the data tests and unit tests run on BigQuery SQL too
     run_both(tmp, duck_env, bq_env, window, "build")
+    night_one = proxy.query_jobs()
 
     # night two: a restatement of the last two days, then an incremental run over the window
     with DuckDBWarehouse(duck_path, clock=duck_clock) as duck:
@@ -312,6 +328,7 @@ def built(emulator, tmp_path_factory) -> Iterator[Built]:
     replay(bq, bq_clock, second, len(first))
     bq.flush()
     run_both(tmp, duck_env, bq_env, window, "run")
+    night_two = proxy.query_jobs()[len(night_one) :]
 
     with duckdb.connect(str(duck_path), read_only=True) as con:
         marts = [
@@ -320,7 +337,7 @@ def built(emulator, tmp_path_factory) -> Iterator[Built]:
                 "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
             ).fetchall()
         ]
-    yield Built(duck_path, bq, prefix, marts, expected_spend)
+    yield Built(duck_path, bq, prefix, marts, expected_spend, night_one, night_two)
     bq.close()
 
 
@@ -365,3 +382,61 @@ def test_restatements_supersede_and_crashed_batches_never_show(built):
         f"from {built.bq.table_ref('marts', 'fct_ad_insights_daily')} group by workspace_id, account_id"
     )
     assert {(r["workspace_id"], r["account_id"]): r["spend"] for r in rows} == built.expected_spend
+
+
+# ---- job labels, the byte cap, partition pruning (deploy/README.md, "BigQuery limits") ---------------------------
+
+
+def _model_label(model: str) -> str:
+    # dbt-bigquery's label sanitising: lower case, anything but [a-z0-9_-] becomes `_`
+    return f"model.sentrum.{model}".replace(".", "_")
+
+
+def test_every_dbt_job_carries_labels_and_the_byte_cap(built):
+    jobs = built.night_one_jobs + built.night_two_jobs
+    assert jobs, "the proxy saw no query job from dbt"
+    unlabelled = [j["query"][:200] for j in jobs if j["labels"].get("sentrum_component") != "dbt"]
+    assert not unlabelled, f"{len(unlabelled)} of {len(jobs)} dbt jobs lack sentrum_component=dbt: {unlabelled[:3]}"
+    assert all(j["labels"].get("app") == "sentrum" and j["labels"].get("dbt_invocation_id") for j in jobs)
+    # the JSON API carries int64 as a string
+    uncapped = [j["query"][:200] for j in jobs if j.get("maximumBytesBilled") != str(MAX_BYTES_BILLED)]
+    assert not uncapped, f"{len(uncapped)} of {len(jobs)} dbt jobs lack the byte cap: {uncapped[:3]}"
+    # each mart's statements are labelled with the mart
+    node_labels = {j["labels"].get("node_id") for j in built.night_two_jobs}
+    assert {_model_label(m) for m in built.marts} <= node_labels
+
+
+def test_the_incremental_run_touches_only_the_window_partitions(built):
+    """Night two is an incremental run over an explicit window, as the nightly's marts run is (the sensor passes
+    the night's window): each fact's MERGE deletes only the window's `date_day` partitions (a constant list, dbt's
+    static insert_overwrite) and its new rows are read through a filter on `date_day` bounded by the window (in the
+    MERGE, or in the temporary table dbt builds first and the MERGE reads)."""
+    window_days = [WINDOW_START + timedelta(days=d) for d in range((WINDOW_END - WINDOW_START).days + 1)]
+    partitions = re.escape(", ".join(f"date '{d}'" for d in window_days))
+    delete_only_window = re.compile(
+        rf"when not matched by source and (date\()?dbt_internal_dest\.date_day\)? in \( {partitions} \) then delete"
+    )
+    window_filter = f"date_day between date '{WINDOW_START}' and date '{WINDOW_END}'"
+    facts = [m for m in built.marts if m.startswith("fct_")]
+    assert "fct_ad_insights_daily" in facts
+    problems = []
+    for fact in facts:
+        statements = [
+            " ".join(j["query"].split()).lower()
+            for j in built.night_two_jobs
+            if j["labels"].get("node_id") == _model_label(fact)
+        ]
+        merges = [s for s in statements if "merge into" in s]
+        if len(merges) != 1:
+            problems.append(f"{fact}: {len(merges)} MERGE statements")
+            continue
+        [merge] = merges
+        if not delete_only_window.search(merge):
+            problems.append(f"{fact}: the MERGE does not limit its delete to the window's partitions")
+        sources = [merge]
+        tmp = re.search(rf"`{fact}__dbt_tmp\w*`", merge)
+        if tmp:  # the MERGE reads a temporary table: the filter is in the statement that built it
+            sources = [s for s in statements if "create or replace table" in s and tmp.group(0) in s and s != merge]
+        if not any(window_filter in s for s in sources):
+            problems.append(f"{fact}: the new rows are not read through the window's date_day filter")
+    assert not problems, "\n".join(problems)

@@ -87,3 +87,36 @@ def test_service_account_credentials_go_through_dagster_gcp(monkeypatch):
         pass
     with pytest.raises(dg.Failure, match="SENTRUM_BQ_PROJECT"), BigQueryWarehouseResource().get_client():
         pass
+
+
+def test_the_byte_cap_setting_reaches_the_warehouse_and_dbt(emulator, monkeypatch):
+    from orchestration.resources import warehouse_resource
+    from orchestration.settings import get_settings
+
+    prefix = bq_emulator.unique_prefix("cap")
+    for key, value in {
+        "SENTRUM_WAREHOUSE": "bigquery",
+        "SENTRUM_BQ_PROJECT": bq_emulator.PROJECT,
+        "SENTRUM_BQ_LOCATION": "US",
+        "SENTRUM_BQ_DATASET_PREFIX": prefix,
+        "SENTRUM_BQ_API_ENDPOINT": emulator.url,
+        "SENTRUM_BQ_MAX_BYTES_BILLED": "5000000000",
+    }.items():
+        monkeypatch.setenv(key, value)
+    resource = warehouse_resource(get_settings())
+    with resource.open() as wh:
+        assert wh.maximum_bytes_billed == 5_000_000_000
+        assert wh._query_config({}, []).maximum_bytes_billed == 5_000_000_000
+    with resource.dbt_env() as env:
+        assert env["SENTRUM_BQ_MAX_BYTES_BILLED"] == "5000000000"
+
+    # empty (deploy/env.example) or unset: no cap, and dbt's profile gets 0 (dbt-bigquery sends no cap then)
+    monkeypatch.setenv("SENTRUM_BQ_MAX_BYTES_BILLED", "")
+    resource = warehouse_resource(get_settings())
+    with resource.open() as wh:
+        assert wh.maximum_bytes_billed is None and wh._query_config({}, []).maximum_bytes_billed is None
+    with resource.dbt_env() as env:
+        assert env["SENTRUM_BQ_MAX_BYTES_BILLED"] == "0"
+    monkeypatch.setenv("SENTRUM_BQ_MAX_BYTES_BILLED", "lots")
+    with pytest.raises(ValueError, match="bq_max_bytes_billed"):
+        get_settings()
