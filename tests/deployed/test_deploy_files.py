@@ -107,19 +107,19 @@ def test_image_command_is_the_code_server_of_the_definitions():
 
 def test_image_prepares_the_dbt_manifest_at_build(tmp_path):
     ins = dockerfile_instructions()
-    [prepare] = [i for i in ins if i.keyword == "RUN" and "ensure_manifest" in i.args]
-    # after the dbt project is in place and as the service user, so the files dbt writes are the user's
+    [prepare] = [i for i in ins if i.keyword == "RUN" and "dbt-prepare" in i.args]
+    # after the code and the dbt project are in place and as the service user, so the files dbt writes are the user's
     assert ins.index(prepare) > max(i for i, x in enumerate(ins) if x.keyword == "COPY" and "dbt_project" in x.args)
     assert ins.index(prepare) > [x.keyword for x in ins].index("USER")
-    code = re.fullmatch(r'python -c "(.+)"', prepare.args).group(1)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRUM_", "DAGSTER_"))}
-    env["SENTRUM_HOME"] = str(tmp_path)
-    # the image's step, then where it left the manifest (wherever the dbt project keeps its target)
-    code += "; print(ensure_manifest())"
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    env["SENTRUM_HOME"] = str(tmp_path)  # the image's SENTRUM_HOME, here a temporary one
+    sentrum = str(Path(sys.executable).with_name("sentrum"))
+    done = subprocess.run(
+        [sentrum, *prepare.args.split()[1:]], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
-    manifest = Path(done.stdout.strip().splitlines()[-1])
-    assert manifest.name == "manifest.json" and manifest.stat().st_size > 1000
+    manifest = tmp_path / "dbt" / "target" / "manifest.json"
+    assert manifest.stat().st_size > 1000
 
 
 # ---- the instance and the workspace ---------------------------------------------------------------------------
