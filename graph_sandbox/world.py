@@ -17,7 +17,7 @@ from graph_sandbox import currency
 from graph_sandbox.anomalies import BUDGET_FOLLOWS, Anomaly, PlantedAnomaly
 from graph_sandbox.model import Account, Ad, AdProfile, AdSet, Campaign, Creative
 from graph_sandbox.rng import numeric_id, stable_rng
-from graph_sandbox.specs import OBJECTIVES, AdSetSpec, CampaignSpec, ScenarioSpec
+from graph_sandbox.specs import OBJECTIVES, REVIEW_STATUSES, AdSetSpec, CampaignSpec, ScenarioSpec
 
 # Nothing delivers before this day.
 EARLIEST_DATA = date(2023, 1, 1)
@@ -139,6 +139,9 @@ class _Builder:
                 business_id=a_spec.business_id,
                 business_name=a_spec.business_name,
                 created_time=self._local(rng, account_created, tz),
+                account_status=a_spec.account_status,
+                disable_reason=a_spec.disable_reason,
+                spend_cap_days_left=a_spec.spend_cap_days_left,
             )
             self._index.accounts[account.id] = account
             self._index.objects[account.id] = account
@@ -277,6 +280,7 @@ class _Builder:
             start_time=start,
             end_time=end,
             delivery_end=_min_date(campaign.delivery_end, status_end, end.date() if end else None),
+            learning=s_spec.learning,
         )
         self._index.adsets[account.id].append(adset)
         self._index.objects[sid] = adset
@@ -300,6 +304,9 @@ class _Builder:
         created_day = min(adset.created_time.date() + timedelta(days=rng.randint(0, 10)), anchor - timedelta(days=20))
         created = max(adset.created_time, self._local(rng, created_day, tz))
         delivery_start = max(adset.start_time.date(), created.date() + timedelta(days=rng.randint(0, 1)))
+        # a review outcome is no configured status: the ad is ACTIVE and its effective status says the review
+        review = status if status in REVIEW_STATUSES else None
+        status = "ACTIVE" if review else status
         changed, status_end = self._lifecycle(rng, status, delivery_start, anchor)
         updated_day = changed or created_day + timedelta(days=rng.randint(0, max(0, (anchor - created_day).days // 2)))
         fmt, offer = rng.choice(_FORMATS), rng.choice(_OFFERS)
@@ -333,7 +340,7 @@ class _Builder:
             adset_id=adset.id,
             name=name,
             status=status,
-            effective_status=_effective([status, adset.status, campaign.status]),
+            effective_status=review or _effective([status, adset.status, campaign.status]),
             creative_id=creative_id,
             created_time=created,
             updated_time=self._local(rng, updated_day, tz),
