@@ -128,5 +128,8 @@ def diagnostics_state(seed: int) -> ScenarioSpec:
         paced_budgets=True,
         now=DIAGNOSTICS_NOW,
         world="diagnostics-state",
+        # as in the other diagnostics scenarios: conversions reach small breakdown cells by a random split, not
+        # handed to the biggest cells, which would make every small cell an outlier
+        random_cell_split=True,
         ad_spread=0.12,
     )
