@@ -49,6 +49,7 @@ class BudgetCaps:
     ) -> None:
         self._holders = holders
         self._ads_of = ads_of
+        self._budgets = {holder_id: budget for holder_id, budget in holders.values()}
         self._raw = raw_spend
         self._week = lru_cache(maxsize=65_536)(self._week_uncached)
 
@@ -62,7 +63,7 @@ class BudgetCaps:
         return self._week(held[0], week_start(day)).get(day, 1.0)
 
     def _week_uncached(self, holder_id: str, start: date) -> dict[date, float]:
-        budget = float(self._holders[self._ads_of[holder_id][0].id][1])
+        budget = float(self._budgets[holder_id])
         days = [start + timedelta(days=i) for i in range(7)]
         raw = {d: sum(s for ad in self._ads_of[holder_id] if (s := self._raw(ad, d)) is not None) for d in days}
         capped = {d: min(r, DAY_CAP * budget * _MARGIN) for d, r in raw.items()}
