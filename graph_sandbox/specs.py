@@ -138,7 +138,7 @@ class ScenarioSpec:
     history_days: int = 180
     # Planted anomalies (anomalies.py), applied to the daily metrics of the ads under their targets.
     anomalies: tuple[Anomaly, ...] = ()
-    # Daily budgets sized to what their ads spend (88-98% pacing), as on Meta, instead of drawn independently.
+    # Daily budgets sized to what their ads spend (80-90% pacing), as on Meta, instead of drawn independently.
     paced_budgets: bool = False
     # The scenario's "now" when no clock is passed (None: the wall clock).
     now: datetime | None = None
