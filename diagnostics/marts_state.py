@@ -1,9 +1,10 @@
 """Readers of object state: the dims (statuses, budgets, schedules, learning stage), the budget history and the spend
 of lifetime-budget entities since their start.
 
-Columns the extraction does not provide yet (`spend_cap`, `amount_spent`, `disable_reason` on accounts;
-`learning_stage_status`, `learning_stage_conversions`, `learning_stage_last_edit_at` on ad sets) are read when the
-mart has them and are None otherwise: the detectors that need them stay silent and say so in `skipped`.
+Columns added to the marts later (`spend_cap`, `amount_spent`, `disable_reason` on accounts; `learning_stage_status`,
+`learning_stage_conversions`, `learning_stage_last_edit_at` on ad sets, extracted since issue 16 phase 2) are read
+when the mart has them and are None otherwise (marts built before; ad sets Meta sent no learning_stage_info for): the
+detectors that need them stay silent and say so in `skipped`.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ Kinds (`magnitude` multiplies the figure named; the defaults sit well past the d
 | `budget_pacing` | delivery x magnitude (spend, impressions, clicks, reach, conversions); budgets stay | 0.15 |
 | `concentration` | delivery x magnitude; the budget holding it grows with it (`paced_budgets`) | 10.0 |
 | `breakdown_outlier` | one breakdown cell's conversions x magnitude (moved to the other cells: totals hold) | 0.2 |
+| `delivery_stop` | the ad-days give no row at all (a disapproved ad, an ad that stopped delivering) | 0.0 |
 
 A `breakdown_outlier` cell always delivers for the ads under the target (a cell an ad would otherwise skip is
 switched on, on every day, so its spend share is stable). Without anomalies nothing here is consulted and every
@@ -46,10 +47,11 @@ KINDS: dict[str, float] = {
     "budget_pacing": 0.15,
     "concentration": 10.0,
     "breakdown_outlier": 0.2,
+    "delivery_stop": 0.0,
 }
 DEFAULT_FATIGUE_CTR = 0.6
 # Kinds whose magnitude scales delivery, and which of those move the budget with them.
-DELIVERY_KINDS = ("budget_pacing", "concentration")
+DELIVERY_KINDS = ("budget_pacing", "concentration", "delivery_stop")
 BUDGET_FOLLOWS = ("concentration",)
 
 

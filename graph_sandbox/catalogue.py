@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from graph_sandbox.diagnostics_scenarios import diagnostics_clean, diagnostics_planted
 from graph_sandbox.specs import AccountSpec, AdSetSpec, CampaignSpec, ScenarioSpec, Workspace, generate_spec
+from graph_sandbox.state_scenarios import diagnostics_state
 
 ScenarioBuilder = Callable[[int], ScenarioSpec]
 
@@ -151,6 +152,7 @@ SCENARIOS: dict[str, ScenarioBuilder] = {
     "bench": _bench,
     "diagnostics_planted": diagnostics_planted,
     "diagnostics_clean": diagnostics_clean,
+    "diagnostics_state": diagnostics_state,
 }
 
 

@@ -131,6 +131,29 @@ def _visible(counts: Increments, rng, age: int) -> Increments:
     return tuple(out)  # type: ignore[return-value]
 
 
+def _spend_draw(rng, ad: Ad, day: date) -> float | None:
+    """The first draws of an ad-day: whether it delivers, and its spend in USD before any planted effect."""
+    if day < ad.delivery_start or (ad.delivery_end is not None and day > ad.delivery_end):
+        return None
+    p = ad.profile
+    if rng.random() < p.zero_day_prob:
+        return None
+    spend_usd = p.base_spend_usd * _WEEKDAY_FACTOR[day.weekday()] * rng.lognormvariate(0.0, 0.3)
+    return min(300.0, max(1.0, spend_usd))
+
+
+def base_spend_usd(seed: int, ad: Ad, day: date) -> float | None:
+    """The ad-day's spend in USD before planted effects and budget caps (None: no delivery), without drawing the
+    rest of the day: what budget caps are computed from (the same draws `ad_day_metrics` starts with)."""
+    return _spend_draw(stable_rng(seed, "ad-day", ad.id, day.isoformat()), ad, day)
+
+
+def served_spend(spend_usd: float, cur: str) -> Decimal:
+    """The spend figure an ad-day reports, in the account currency, from its (effect-adjusted) USD spend."""
+    spend = currency.quantize(Decimal(f"{spend_usd:.6f}") * currency.usd_rate(cur), cur)
+    return max(spend, currency.quantum(cur))
+
+
 def ad_day_metrics(
     seed: int, ad: Ad, day: date, as_of: date | None = None, effect: Effect | None = None
 ) -> AdDayMetrics | None:
@@ -139,19 +162,15 @@ def ad_day_metrics(
     Deterministic in (seed, ad.id, day, as_of, effect). `as_of` None: every conversion has arrived (fully matured).
     `effect`: the planted anomalies' multipliers for this ad-day (anomalies.effect_on); None changes nothing.
     """
-    if day < ad.delivery_start or (ad.delivery_end is not None and day > ad.delivery_end):
-        return None
     if as_of is not None and day > as_of:
         return None
     p = ad.profile
     rng = stable_rng(seed, "ad-day", ad.id, day.isoformat())
-    if rng.random() < p.zero_day_prob:
+    spend_usd = _spend_draw(rng, ad, day)
+    if spend_usd is None:
         return None
-
     cur = p.currency
     rate = currency.usd_rate(cur)
-    spend_usd = p.base_spend_usd * _WEEKDAY_FACTOR[day.weekday()] * rng.lognormvariate(0.0, 0.3)
-    spend_usd = min(300.0, max(1.0, spend_usd))
     if effect is not None:
         # Planted anomalies move the ad-day's rates; the draws below happen in the same order either way.
         spend_usd *= effect.delivery
@@ -159,8 +178,7 @@ def ad_day_metrics(
         conversion_factor, value_factor = effect.conversions, effect.value
     else:
         ctr, frequency, conversion_factor, value_factor = p.ctr, p.frequency, 1.0, 1.0
-    spend = currency.quantize(Decimal(f"{spend_usd:.6f}") * rate, cur)
-    spend = max(spend, currency.quantum(cur))
+    spend = served_spend(spend_usd, cur)
 
     impressions = max(1, round(spend_usd / (p.cpm_usd * rng.lognormvariate(0.0, 0.12)) * 1000))
     clicks = min(impressions, round(impressions * ctr * rng.lognormvariate(0.0, 0.25)))

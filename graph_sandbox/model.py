@@ -70,6 +70,10 @@ class Account:
     business_name: str
     created_time: datetime
     account_status: int = 1
+    disable_reason: int = 0  # Meta's code; 0 NONE
+    # A spend cap planted to run out this many days (at the last 7 days' spend) after the scenario's now; None: no
+    # cap (Meta's "0"). The cap itself depends on what was spent, so the scenario computes it when asked.
+    spend_cap_days_left: float | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,9 @@ class AdSet:
     start_time: datetime
     end_time: datetime | None
     delivery_end: date | None
+    # learning_stage_info planted by the spec: (status, conversions, days from the last significant edit to the
+    # scenario's today). None: an active ad set has left learning (SUCCESS, its edit the last update).
+    learning: tuple[str, int, int] | None = None
 
 
 @dataclass(frozen=True)

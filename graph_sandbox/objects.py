@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from graph_sandbox import graph_errors
+from graph_sandbox import graph_errors, state_fields
 from graph_sandbox.model import (
     EFFECTIVE_STATUSES,
     HIDDEN_BY_DEFAULT,
@@ -54,7 +54,9 @@ ACCOUNT_FIELDS: dict[str, Getter] = {
     "account_status": lambda a, s: a.account_status,
     "business": lambda a, s: {"id": a.business_id, "name": a.business_name},
     "business_name": lambda a, s: a.business_name,
-    "disable_reason": lambda a, s: 0,
+    "disable_reason": lambda a, s: a.disable_reason,
+    "spend_cap": lambda a, s: str(state_fields.spend_cap_minor(s, a.id)),
+    "amount_spent": lambda a, s: str(state_fields.amount_spent_minor(s, a.id)),
     "created_time": lambda a, s: _t(a.created_time),
     "is_personal": lambda a, s: 0,
 }
@@ -99,6 +101,7 @@ ADSET_FIELDS: dict[str, Getter] = {
     "updated_time": lambda a, s: _t(a.updated_time),
     "start_time": lambda a, s: _t(a.start_time),
     "end_time": lambda a, s: _t(a.end_time),
+    "learning_stage_info": state_fields.learning_stage_info,
 }
 
 AD_FIELDS: dict[str, Getter] = {
@@ -132,9 +135,7 @@ CREATIVE_FIELDS: dict[str, Getter] = {
 UNMODELLED: dict[str, frozenset[str]] = {
     "AdAccount": frozenset(
         [
-            "amount_spent",
             "balance",
-            "spend_cap",
             "min_daily_budget",
             "min_campaign_group_spend_cap",
             "owner",
@@ -187,7 +188,6 @@ UNMODELLED: dict[str, frozenset[str]] = {
             "bid_amount",
             "bid_info",
             "bid_constraints",
-            "learning_stage_info",
             "promoted_object",
             "targeting",
             "destination_type",

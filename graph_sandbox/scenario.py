@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from graph_sandbox.aggregate import TimeIncrement
@@ -67,6 +68,8 @@ class Scenario(ObjectQueries):
         super().__init__(world, spec.workspaces, spec.token_specs())
         self.as_of = as_of
         self._truth = GroundTruth(seed, world, random_cell_split=spec.random_cell_split)
+        # (account, its today) -> amount spent, major units (state_fields.amount_spent)
+        self.amount_spent_cache: dict[tuple[str, date], Decimal] = {}
 
     @property
     def as_of(self) -> date | str | None:
@@ -156,6 +159,11 @@ class Scenario(ObjectQueries):
         """One ad's metrics on one day (None when it did not deliver), as of `as_of`. Ignores "today"."""
         ad_obj = self.ad(ad) if isinstance(ad, str) else ad
         return self._truth.metrics(ad_obj.id, day, self.as_of_for(ad_obj.account_id))
+
+    def ad_day_spend(self, ad_id: str, day: date) -> Decimal:
+        """The spend an ad-day reports (0 when it has no row), from its first draws only: cheap enough to add up an
+        account's whole history (`amount_spent`). Spend does not depend on `as_of`."""
+        return self._truth.spend(ad_id, day)
 
     def ad_day_cells(self, ad: Ad | str, day: date, family: str) -> list[tuple[Cell, AdDayMetrics]]:
         """One ad-day split into the cells of a breakdown family ("age_gender", "country", "placement", "device");

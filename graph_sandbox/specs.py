@@ -31,10 +31,17 @@ _LOCALES = (
 )
 
 
+# Ad "statuses" a spec may name that are review outcomes rather than configured statuses: the ad is configured
+# ACTIVE and its effective_status is the named one (it delivers unless an anomaly stops it).
+REVIEW_STATUSES = ("DISAPPROVED", "WITH_ISSUES")
+
+
 @dataclass(frozen=True)
 class AdSetSpec:
     status: str = "ACTIVE"
     ads: tuple[str, ...] = ("ACTIVE", "ACTIVE")
+    # learning_stage_info to serve: (LEARNING | SUCCESS | FAIL, conversions, days since the last significant edit)
+    learning: tuple[str, int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,9 @@ class AccountSpec:
     business_id: str
     business_name: str
     campaigns: tuple[CampaignSpec, ...]
+    account_status: int = 1  # Meta's code: 2 DISABLED, 3 UNSETTLED, 9 IN_GRACE_PERIOD, ...
+    disable_reason: int = 0
+    spend_cap_days_left: float | None = None  # a spend cap that runs out this many days from now (None: no cap)
 
 
 @dataclass(frozen=True)
@@ -128,7 +138,7 @@ class ScenarioSpec:
     history_days: int = 180
     # Planted anomalies (anomalies.py), applied to the daily metrics of the ads under their targets.
     anomalies: tuple[Anomaly, ...] = ()
-    # Daily budgets sized to what their ads spend (88-98% pacing), as on Meta, instead of drawn independently.
+    # Daily budgets sized to what their ads spend (80-90% pacing), as on Meta, instead of drawn independently.
     paced_budgets: bool = False
     # The scenario's "now" when no clock is passed (None: the wall clock).
     now: datetime | None = None

@@ -8,12 +8,16 @@ The sandbox serves these numbers and tests compare the warehouse with them: both
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 
+from graph_sandbox import currency
 from graph_sandbox.aggregate import TimeIncrement, aggregate
-from graph_sandbox.anomalies import Cell, cell_plan, effect_on
-from graph_sandbox.metrics import AdDayMetrics, ad_day_metrics, breakdown_cells
+from graph_sandbox.anomalies import NEUTRAL, Cell, Effect, cell_plan, effect_on
+from graph_sandbox.budget_cap import BudgetCaps, daily_budget_holders
+from graph_sandbox.metrics import AdDayMetrics, ad_day_metrics, base_spend_usd, breakdown_cells, served_spend
 from graph_sandbox.model import Account, Ad, TruthRow
 from graph_sandbox.world import World
 
@@ -27,14 +31,53 @@ class GroundTruth:
         self._random_cell_split = random_cell_split
         self.metrics = lru_cache(maxsize=262_144)(self._metrics_uncached)
         self.cells = lru_cache(maxsize=131_072)(self._cells_uncached)
+        holders, ads_of = daily_budget_holders(
+            [c for cs in world.campaigns.values() for c in cs],
+            [s for ss in world.adsets.values() for s in ss],
+            [a for aa in world.ads.values() for a in aa],
+        )
+        self.caps = BudgetCaps(holders, ads_of, self._raw_spend)
+
+    def _planted_effect(self, ad_id: str, day: date) -> Effect | None:
+        planted = self._index.anomalies_of.get(ad_id)
+        return effect_on(planted, day) if planted else None
+
+    def _raw_spend(self, ad: Ad, day: date) -> float | None:
+        """The ad-day's spend in the account currency with planted effects, before its budget's cap."""
+        usd = base_spend_usd(self.seed, ad, day)
+        if usd is None:
+            return None
+        effect = self._planted_effect(ad.id, day)
+        return usd * (effect.delivery if effect else 1.0) * float(currency.usd_rate(ad.profile.currency))
+
+    def effect(self, ad_id: str, day: date) -> Effect | None:
+        """Planted effects and the budget cap of one ad-day (None: neither touches it)."""
+        effect = self._planted_effect(ad_id, day)
+        factor = self.caps.factor(ad_id, day)
+        if factor < 1.0:
+            base = effect or NEUTRAL
+            effect = replace(base, delivery=base.delivery * factor)
+        return effect
+
+    def spend(self, ad_id: str, day: date) -> Decimal:
+        """The spend the ad-day reports (0 without a row), from its first draws only: what `amount_spent` adds up."""
+        ad = self._index.objects[ad_id]
+        assert isinstance(ad, Ad)
+        usd = base_spend_usd(self.seed, ad, day)
+        effect = self.effect(ad_id, day)
+        if usd is None or (effect is not None and effect.delivery == 0):
+            return Decimal(0)
+        return served_spend(usd * effect.delivery if effect is not None else usd, ad.profile.currency)
 
     def _metrics_uncached(self, ad_id: str, day: date, as_of: date | None) -> AdDayMetrics | None:
         ad = self._index.objects[ad_id]
         assert isinstance(ad, Ad)
-        planted = self._index.anomalies_of.get(ad_id)
-        if planted:
-            return ad_day_metrics(self.seed, ad, day, as_of, effect_on(planted, day))
-        return ad_day_metrics(self.seed, ad, day, as_of)
+        effect = self.effect(ad_id, day)
+        if effect is None:
+            return ad_day_metrics(self.seed, ad, day, as_of)
+        if effect.delivery == 0:  # a planted stop: no row at all
+            return None
+        return ad_day_metrics(self.seed, ad, day, as_of, effect)
 
     def _cells_uncached(
         self, ad_id: str, day: date, family: str, as_of: date | None

@@ -17,7 +17,7 @@ from graph_sandbox import currency
 from graph_sandbox.anomalies import BUDGET_FOLLOWS, Anomaly, PlantedAnomaly
 from graph_sandbox.model import Account, Ad, AdProfile, AdSet, Campaign, Creative
 from graph_sandbox.rng import numeric_id, stable_rng
-from graph_sandbox.specs import OBJECTIVES, AdSetSpec, CampaignSpec, ScenarioSpec
+from graph_sandbox.specs import OBJECTIVES, REVIEW_STATUSES, AdSetSpec, CampaignSpec, ScenarioSpec
 
 # Nothing delivers before this day.
 EARLIEST_DATA = date(2023, 1, 1)
@@ -139,6 +139,9 @@ class _Builder:
                 business_id=a_spec.business_id,
                 business_name=a_spec.business_name,
                 created_time=self._local(rng, account_created, tz),
+                account_status=a_spec.account_status,
+                disable_reason=a_spec.disable_reason,
+                spend_cap_days_left=a_spec.spend_cap_days_left,
             )
             self._index.accounts[account.id] = account
             self._index.objects[account.id] = account
@@ -277,6 +280,7 @@ class _Builder:
             start_time=start,
             end_time=end,
             delivery_end=_min_date(campaign.delivery_end, status_end, end.date() if end else None),
+            learning=s_spec.learning,
         )
         self._index.adsets[account.id].append(adset)
         self._index.objects[sid] = adset
@@ -300,6 +304,9 @@ class _Builder:
         created_day = min(adset.created_time.date() + timedelta(days=rng.randint(0, 10)), anchor - timedelta(days=20))
         created = max(adset.created_time, self._local(rng, created_day, tz))
         delivery_start = max(adset.start_time.date(), created.date() + timedelta(days=rng.randint(0, 1)))
+        # a review outcome is no configured status: the ad is ACTIVE and its effective status says the review
+        review = status if status in REVIEW_STATUSES else None
+        status = "ACTIVE" if review else status
         changed, status_end = self._lifecycle(rng, status, delivery_start, anchor)
         updated_day = changed or created_day + timedelta(days=rng.randint(0, max(0, (anchor - created_day).days // 2)))
         fmt, offer = rng.choice(_FORMATS), rng.choice(_OFFERS)
@@ -333,7 +340,7 @@ class _Builder:
             adset_id=adset.id,
             name=name,
             status=status,
-            effective_status=_effective([status, adset.status, campaign.status]),
+            effective_status=review or _effective([status, adset.status, campaign.status]),
             creative_id=creative_id,
             created_time=created,
             updated_time=self._local(rng, updated_day, tz),
@@ -428,8 +435,9 @@ class _Builder:
         return Decimal(f"{usd:.6f}") * currency.usd_rate(p.currency)
 
     def _pace_budgets(self) -> None:
-        """Daily budgets sized to their delivering ads' expected spend, at 88-98% pacing (Meta spends close to a
-        daily budget on average). Lifetime budgets are left as drawn."""
+        """Daily budgets sized to their delivering ads' expected spend, at 80-90% pacing (Meta spends close to a
+        daily budget on average; with headroom, the day and week caps of `budget_cap.py` rarely bind, so a week's
+        random upswing is not cut off in most ad sets). Lifetime budgets are left as drawn."""
         for account in self._index.accounts.values():
             open_ads = [a for a in self._index.ads[account.id] if a.delivery_end is None]
             for key, parent in (("campaigns", "campaign_id"), ("adsets", "adset_id")):
@@ -442,7 +450,7 @@ class _Builder:
                     )
                     if not spend:
                         continue
-                    pacing = stable_rng(self.seed, self._key, "pacing", obj.id).uniform(0.88, 0.98)
+                    pacing = stable_rng(self.seed, self._key, "pacing", obj.id).uniform(0.80, 0.90)
                     step = Decimal(1) if currency.offset(account.currency) == 100 else Decimal(100)
                     budget = max(step, (spend / Decimal(f"{pacing:.4f}") / step).to_integral_value() * step)
                     paced = replace(obj, daily_budget=currency.to_minor(budget, account.currency))

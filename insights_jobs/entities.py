@@ -13,6 +13,7 @@ from facebook_business.adobjects.campaign import Campaign
 
 ACCOUNT_FIELDS = [
     "id", "account_id", "name", "currency", "timezone_name", "timezone_offset_hours_utc", "account_status", "business",
+    "disable_reason", "spend_cap", "amount_spent",
 ]  # fmt: skip
 CAMPAIGN_FIELDS = [
     "id", "name", "status", "effective_status", "objective", "buying_type", "bid_strategy", "daily_budget",
@@ -20,7 +21,7 @@ CAMPAIGN_FIELDS = [
 ]  # fmt: skip
 ADSET_FIELDS = [
     "id", "name", "campaign_id", "status", "effective_status", "optimization_goal", "billing_event", "bid_strategy",
-    "daily_budget", "lifetime_budget", "created_time", "updated_time", "start_time", "end_time",
+    "daily_budget", "lifetime_budget", "created_time", "updated_time", "start_time", "end_time", "learning_stage_info",
 ]  # fmt: skip
 AD_FIELDS = [
     "id", "name", "adset_id", "campaign_id", "status", "effective_status", "creative", "created_time", "updated_time",

@@ -101,8 +101,15 @@ def minor_to_major(value: Any, currency: str | None) -> Decimal | None:
     return d / offset
 
 
+def unix_timestamp(value: Any) -> datetime | None:
+    """Seconds since the epoch (Meta's `last_sig_edit_ts`) as an aware UTC datetime; 0 or absent is None."""
+    seconds = to_int(value)
+    return datetime.fromtimestamp(seconds, UTC) if seconds else None
+
+
 def account_row(raw: Mapping[str, Any], extracted_at: datetime) -> dict[str, Any]:
     business = raw.get("business") or {}
+    currency = raw.get("currency")
     return {
         "name": raw.get("name"),
         "currency": raw.get("currency"),
@@ -110,6 +117,10 @@ def account_row(raw: Mapping[str, Any], extracted_at: datetime) -> dict[str, Any
         "timezone_offset_hours_utc": to_float(raw.get("timezone_offset_hours_utc")),
         "account_status": to_int(raw.get("account_status")),
         "business_id": business.get("id") if isinstance(business, Mapping) else None,
+        "disable_reason": to_int(raw.get("disable_reason")),
+        # minor units like the budgets; a spend cap of 0 means "no cap" and is kept as 0 (Meta's value)
+        "spend_cap": minor_to_major(raw.get("spend_cap"), currency),
+        "amount_spent": minor_to_major(raw.get("amount_spent"), currency),
         "extracted_at": extracted_at,
     }
 
@@ -134,6 +145,10 @@ def campaign_row(raw: Mapping[str, Any], currency: str, extracted_at: datetime) 
 
 
 def adset_row(raw: Mapping[str, Any], currency: str, extracted_at: datetime) -> dict[str, Any]:
+    # Meta sends learning_stage_info only while the ad set delivers: absent is "unknown", not a status.
+    learning = raw.get("learning_stage_info")
+    if not isinstance(learning, Mapping):
+        learning = {}
     return {
         "adset_id": raw["id"],
         "campaign_id": raw.get("campaign_id"),
@@ -149,6 +164,9 @@ def adset_row(raw: Mapping[str, Any], currency: str, extracted_at: datetime) -> 
         "updated_time": to_timestamp(raw.get("updated_time")),
         "start_time": to_timestamp(raw.get("start_time")),
         "end_time": to_timestamp(raw.get("end_time")),
+        "learning_stage_status": learning.get("status"),
+        "learning_stage_conversions": to_int(learning.get("conversions")),
+        "learning_stage_last_sig_edit_at": unix_timestamp(learning.get("last_sig_edit_ts")),
         "extracted_at": extracted_at,
     }
 

@@ -214,6 +214,10 @@ AD_ACCOUNTS = Table(
         ("account_status", "int64"),
         ("business_id", "string"),
         *_EXTRACTED,
+        # added after the table existed (ensure_raw adds them; older rows read null)
+        ("disable_reason", "int64"),
+        ("spend_cap", "numeric"),  # major units of the account currency; 0: no cap
+        ("amount_spent", "numeric"),  # spend counted against the cap (lifetime spend without one)
     ),
 )
 
@@ -257,6 +261,10 @@ ADSETS = Table(
         ("start_time", "timestamp"),
         ("end_time", "timestamp"),
         *_EXTRACTED,
+        # learning_stage_info (added after the table existed; null while Meta does not send it)
+        ("learning_stage_status", "string"),  # LEARNING | SUCCESS | FAIL ("Learning limited")
+        ("learning_stage_conversions", "int64"),
+        ("learning_stage_last_sig_edit_at", "timestamp"),
     ),
 )
 

@@ -58,3 +58,18 @@ RETENTION_MONTHS = 37
 def every_status(level: str) -> list[dict[str, object]]:
     """A `filtering` entry naming every effective status of `level` (what brings back archived/deleted rows)."""
     return [{"field": f"{level}.effective_status", "operator": "IN", "value": STATUSES[level]}]
+
+
+# Daily budgets (Business Help Center, "About daily budgets"): a day may spend up to 75% more than the daily budget;
+# a calendar week, Sunday through Saturday, at most 7 times it.
+DAILY_BUDGET_DAY_MAX = 1.75
+DAILY_BUDGET_WEEK_MAX = 7
+WEEK_STARTS = "Sunday"
+
+# Object money fields (budgets, spend_cap, amount_spent) are strings in minor units of the account currency; these
+# currencies have offset 1, every other 100 (Marketing API "Currencies" page).
+OFFSET_1_CURRENCIES = {"CLP", "COP", "CRC", "HUF", "ISK", "IDR", "JPY", "KRW", "PYG", "TWD", "VND"}
+# AdAccount.spend_cap: "A value of 0 means no spending-cap".
+NO_SPEND_CAP = "0"
+# learning_stage_info.status values (AdCampaignLearningStageInfo reference); FAIL is "Learning limited" in Ads Manager.
+LEARNING_STATUSES = {"LEARNING", "SUCCESS", "FAIL"}

@@ -231,7 +231,7 @@ def test_unknown_fields_fail_with_100(graph) -> None:
     assert insights.error["code"] == 100
     assert "colour is not valid for fields param" in insights.error["message"]
     # Real but unmodelled fields are accepted and omitted, as Meta omits empty fields.
-    assert graph("GET", "act_1001/", fields="name,spend_cap").body == {"name": "Acme US", "id": "act_1001"}
+    assert graph("GET", "act_1001/", fields="name,balance").body == {"name": "Acme US", "id": "act_1001"}
 
 
 def test_versions_and_paths(graph, server: SandboxServer) -> None:

@@ -410,7 +410,8 @@ def test_ad_day_metric_invariants(demo: Scenario) -> None:
                     + r.action("onsite_conversion.lead_grouped", window)
                 )
         usd_rows = [r for r in rows if account.currency == "USD"]
-        assert all(Decimal(1) <= r.spend <= Decimal(300) for r in usd_rows)
+        # the generator draws $1..$300 an ad-day; a daily budget's cap may scale a day below $1, never above
+        assert all(Decimal("0.01") <= r.spend <= Decimal(300) for r in usd_rows)
 
 
 def test_levels_add_up_and_reach_is_not_additive(demo: Scenario) -> None:

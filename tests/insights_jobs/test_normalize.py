@@ -108,6 +108,23 @@ def test_budgets_from_minor_units(minor, currency, major):
     assert nz.minor_to_major(minor, currency) == major
 
 
+def test_account_state_and_learning_stage_as_meta_sends_them():
+    now = datetime.now(UTC)
+    # AdAccount: spend_cap and amount_spent are numeric strings in minor units; "0" is "no cap"
+    usd = nz.account_row({"currency": "USD", "spend_cap": "150000", "amount_spent": "149012", "disable_reason": 0}, now)
+    assert (usd["spend_cap"], usd["amount_spent"], usd["disable_reason"]) == (Decimal("1500"), Decimal("1490.12"), 0)
+    jpy = nz.account_row({"currency": "JPY", "spend_cap": "0", "amount_spent": "987654", "disable_reason": 3}, now)
+    assert (jpy["spend_cap"], jpy["amount_spent"], jpy["disable_reason"]) == (Decimal(0), Decimal(987654), 3)
+    assert nz.account_row({"currency": "EUR"}, now)["spend_cap"] is None  # not sent: unknown, not "no cap"
+    # AdSet.learning_stage_info: {status, conversions, last_sig_edit_ts (unix seconds), attribution_windows}
+    info = {"status": "FAIL", "conversions": 6, "last_sig_edit_ts": 1794150000, "attribution_windows": ["7d_click"]}
+    row = nz.adset_row({"id": "1", "learning_stage_info": info}, "USD", now)
+    assert (row["learning_stage_status"], row["learning_stage_conversions"]) == ("FAIL", 6)
+    assert row["learning_stage_last_sig_edit_at"] == datetime(2026, 11, 8, 15, 0, tzinfo=UTC)
+    bare = nz.adset_row({"id": "2"}, "USD", now)  # Meta omits it on ad sets that do not deliver
+    assert (bare["learning_stage_status"], bare["learning_stage_last_sig_edit_at"]) == (None, None)
+
+
 def test_meta_timestamps_to_utc():
     assert nz.to_timestamp("2024-03-12T15:02:47-0700") == datetime(2024, 3, 12, 22, 2, 47, tzinfo=UTC)
     assert nz.to_timestamp("2024-03-12T15:02:47+05:30") == datetime(2024, 3, 12, 9, 32, 47, tzinfo=UTC)

@@ -55,6 +55,9 @@
         {"name": "timezone_offset_hours_utc", "datatype": sentrum.column_type('float64')},
         {"name": "account_status", "datatype": sentrum.column_type('int64')},
         {"name": "business_id", "datatype": sentrum.column_type('string')},
+        {"name": "disable_reason", "datatype": sentrum.column_type('int64')},
+        {"name": "spend_cap", "datatype": sentrum.column_type('numeric')},
+        {"name": "amount_spent", "datatype": sentrum.column_type('numeric')},
         {"name": "extracted_at", "datatype": sentrum.column_type('timestamp')},
     ]) }}
 {% endmacro %}
@@ -96,6 +99,13 @@
         {"name": "updated_time", "datatype": sentrum.column_type('timestamp'), "alias": "updated_at"},
         {"name": "start_time", "datatype": sentrum.column_type('timestamp'), "alias": "start_at"},
         {"name": "end_time", "datatype": sentrum.column_type('timestamp'), "alias": "end_at"},
+        {"name": "learning_stage_status", "datatype": sentrum.column_type('string')},
+        {"name": "learning_stage_conversions", "datatype": sentrum.column_type('int64')},
+        {
+            "name": "learning_stage_last_sig_edit_at",
+            "datatype": sentrum.column_type('timestamp'),
+            "alias": "learning_stage_last_edit_at",
+        },
         {"name": "extracted_at", "datatype": sentrum.column_type('timestamp')},
     ]) }}
 {% endmacro %}

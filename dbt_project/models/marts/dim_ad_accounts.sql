@@ -30,6 +30,11 @@ final as (
             when 201 then 'ANY_ACTIVE'
             when 202 then 'ANY_CLOSED'
         end as account_status_name,
+        ad_accounts.disable_reason,
+        -- major units of account_currency; Meta's 0 means "no cap", kept as null here so a sum or a ratio never
+        -- reads it as a cap of nothing
+        case when ad_accounts.spend_cap > 0 then ad_accounts.spend_cap end as spend_cap,
+        ad_accounts.amount_spent,
         ad_accounts.business_id,
         ad_accounts.extracted_at
     from ad_accounts

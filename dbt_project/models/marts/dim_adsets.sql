@@ -34,6 +34,9 @@ final as (
         adsets.updated_at,
         adsets.start_at,
         adsets.end_at,
+        adsets.learning_stage_status,
+        adsets.learning_stage_conversions,
+        adsets.learning_stage_last_edit_at,
         adsets.extracted_at
     from adsets
     left join ad_accounts
