@@ -46,7 +46,7 @@ def run_events(instance, run_id: str) -> dict:
     starts, steps, kinds, marks = {}, [], Counter(), {}
     for entry in instance.all_logs(run_id):
         ev = entry.dagster_event
-        kinds[ev.event_type.value if ev else "log message"] += 1
+        kinds[ev.event_type.name if ev else "log message"] += 1
         if ev is None:
             continue
         if ev.event_type == t.STEP_START:
@@ -55,7 +55,7 @@ def run_events(instance, run_id: str) -> dict:
             steps.append((starts.pop(ev.step_key), entry.timestamp))
         elif ev.event_type in (t.RUN_ENQUEUED, t.RUN_DEQUEUED, t.RUN_STARTING, t.RUN_START, t.RUN_SUCCESS,
                                t.RUN_FAILURE):  # fmt: skip
-            marks.setdefault(ev.event_type.value, entry.timestamp)
+            marks.setdefault(ev.event_type.name, entry.timestamp)
     return {"steps": steps, "kinds": kinds, "marks": marks}
 
 

@@ -23,6 +23,7 @@ import argparse
 import dataclasses
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -107,6 +108,7 @@ class TreeSampler:
         self.peak_kind: dict[str, int] = defaultdict(int)
         self.peak_pid: dict[int, tuple[str, int]] = {}
         self.peak_sandbox = 0
+        self.cpu_pid: dict[int, tuple[str, float]] = {}  # the last CPU seconds seen per process
         self.samples = 0
         self.load: list[float] = []
         self._stop = threading.Event()
@@ -132,9 +134,11 @@ class TreeSampler:
             for p in tree:
                 try:
                     rss = p.memory_info().rss
+                    cpu = p.cpu_times()
                 except psutil.Error:
                     continue
                 kind = _kind(p)
+                self.cpu_pid[p.pid] = (kind, cpu.user + cpu.system)
                 total += rss
                 kinds[kind] += rss
                 if rss > self.peak_pid.get(p.pid, ("", 0))[1]:
@@ -157,6 +161,10 @@ class TreeSampler:
                 ([k, round(v / mb)] for k, v in self.peak_pid.values() if v > 50 * mb), key=lambda kv: -kv[1]
             ),
             "peak_rss_mb_sandbox_process": round(self.peak_sandbox / mb),
+            "cpu_s_by_kind_sampled": {
+                k: round(sum(c for kk, c in self.cpu_pid.values() if kk == k), 1)
+                for k in sorted({kk for kk, _ in self.cpu_pid.values()})
+            },  # fmt: skip
             "rss_samples": self.samples,
             "loadavg_1m_during": [round(min(self.load), 2), round(max(self.load), 2)] if self.load else None,
         }
@@ -284,6 +292,10 @@ def check_marts(db: Path, sc: Scenario, start: date, end: date) -> dict[str, Any
 # ---- the run --------------------------------------------------------------------------------------------------
 
 
+def _cpu(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
+
+
 def _env(home: Path, url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRUM_", "DAGSTER_", "DBT_"))}
     env.update(SENTRUM_HOME=str(home), SENTRUM_META_GRAPH_URL=url)
@@ -312,6 +324,7 @@ def run(case: str, days: int | None, work: Path) -> dict[str, Any]:
             raise RuntimeError(f"workspaces add failed: {add.stderr.strip()}")
         server.reset()  # count the sync's calls only
         log = (work / "sync.out").open("w")
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
         proc = subprocess.Popen(
             [SENTRUM, "sync", "--workspace", WORKSPACE, "--start", str(start), "--end", str(end)],
@@ -320,11 +333,17 @@ def run(case: str, days: int | None, work: Path) -> dict[str, Any]:
         with TreeSampler(proc.pid) as sampler:
             proc.wait(timeout=3600)
         wall = time.perf_counter() - started
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
         log.close()
         calls = server.stats()
     out.update(sync_exit=proc.returncode, wall_s=round(wall, 1))
     out["sync_output_tail"] = (work / "sync.out").read_text()[-600:]
     out.update(sampler.figures())
+    # CPU seconds (user + sys), which other load on the machine disturbs less than wall time: the sync's whole
+    # process tree (every descendant is waited for, so RUSAGE_CHILDREN has them all), and this process (the sandbox
+    # serving the calls, and the sampler).
+    children, me = (_cpu(a) - _cpu(b) for a, b in zip(cpu_after, cpu_before, strict=True))
+    out.update(cpu_s_sync_tree=round(children, 1), cpu_s_sandbox=round(me, 1))
     out["loadavg_1m_before_after"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
     out.update(stages(home / "dagster"))
     stage_sum = sum(out["stages_s"].values())

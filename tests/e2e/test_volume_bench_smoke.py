@@ -46,6 +46,7 @@ def test_volume_harness_measures_a_real_sync_and_checks_the_marts(tmp_path: Path
         "ad_daily_device", "ad_daily_placement",
     }  # fmt: skip
     assert result["api_calls"] > 0 and result["warehouse_mb"] > 0
+    assert result["cpu_s_sync_tree"] >= result["cpu_s_by_kind_sampled"]["dbt"] > 0
 
     # The mart check sees one changed figure and one lost row.
     bench = _bench()
