@@ -109,6 +109,7 @@ class TreeSampler:
         self.peak_pid: dict[int, tuple[str, int]] = {}
         self.peak_sandbox = 0
         self.cpu_pid: dict[int, tuple[str, float]] = {}  # the last CPU seconds seen per process
+        self.kind_pid: dict[int, str] = {}
         self.samples = 0
         self.load: list[float] = []
         self._stop = threading.Event()
@@ -137,7 +138,7 @@ class TreeSampler:
                     cpu = p.cpu_times()
                 except psutil.Error:
                     continue
-                kind = _kind(p)
+                kind = self.kind_pid.setdefault(p.pid, _kind(p))  # once: a process ending has no command line
                 self.cpu_pid[p.pid] = (kind, cpu.user + cpu.system)
                 total += rss
                 kinds[kind] += rss
