@@ -22,10 +22,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import resource
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -36,10 +37,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+WORK = ROOT / "bench" / ".work" / "extract"  # the warehouse files (ignored by git)
 
 from graph_sandbox import SandboxServer, Scenario  # noqa: E402
 from graph_sandbox.metrics import CONVERSION_TYPES  # noqa: E402
-from insights_jobs import ExtractConfig, RateGovernor, Window, WorkspaceJob, extract_workspaces  # noqa: E402
+from insights_jobs import ExtractConfig, Window, WorkspaceJob, extract_workspaces, make_governor  # noqa: E402
 from insights_jobs.normalize import ACTION_RECORD_FIELDS, BREAKDOWNS  # noqa: E402
 from insights_jobs.reports import REPORTS  # noqa: E402
 
@@ -104,70 +106,49 @@ def _n(d: Any) -> str:
     return format(d.normalize(), "f") if d else "0"
 
 
-class DigestSink:
-    """Keeps per (report, account, day) a digest of the rows and sums of the action figures, not the rows: the
-    full case lands ~2 million action rows. Visibility as in the warehouse: the latest committed batch per day."""
+def visible(db: Path) -> tuple[dict, dict, Counter]:
+    """Read back from the warehouse what the marts would see: per (report, account, day) the rows of the latest
+    committed batch covering that day (the manifest's rule), as a digest of each row and sums of the action figures."""
+    import duckdb
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.committed: list[Any] = []
-        self.append_s = 0.0
-
-    def open_batch(self, workspace_id: str, account_id: str, report: str, window, params: Mapping[str, Any]):
-        return _DigestBatch(self, account_id, report, window)
-
-    def visible(self) -> tuple[dict, dict, Counter]:
-        rows: dict[tuple, tuple[int, int]] = {}
-        actions: dict[tuple, Decimal] = {}
-        tables: Counter[str] = Counter()
-        winners: dict[tuple, int] = {}
-        for i, b in enumerate(self.committed):
-            if b.window is not None:
-                d = b.window.start
-                while d <= b.window.end:
-                    winners[(b.report, b.account_id, d)] = i
-                    d += timedelta(days=1)
-        for i, b in enumerate(self.committed):
-            for t, n in b.counts.items():
-                tables[t] += n
-            for key, v in b.rows.items():
-                if winners.get(key) == i:
-                    rows[key] = v
-            for key, v in b.actions.items():
-                if winners.get(key[:3]) == i:
-                    actions[key] = v
-        return rows, actions, tables
-
-
-class _DigestBatch:
-    def __init__(self, sink: DigestSink, account_id: str, report: str, window) -> None:
-        self.sink, self.account_id, self.report, self.window = sink, account_id, report, window
-        self.rows: dict[tuple, tuple[int, int]] = defaultdict(lambda: (0, 0))
-        self.actions: dict[tuple, Decimal] = defaultdict(Decimal)
-        self.counts: Counter[str] = Counter()
-
-    def append(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
-        started = time.perf_counter()
-        self.counts[table] += len(rows)
-        if table == "meta_insights":
-            for r in rows:
-                key = (self.report, self.account_id, r["date_day"])
-                n, h = self.rows[key]
-                self.rows[key] = (n + 1, (h + hash(_row_tuple(r))) % 2**64)
+    rows: dict[tuple, tuple[int, int]] = defaultdict(lambda: (0, 0))
+    actions: dict[tuple, Decimal] = defaultdict(Decimal)
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = Counter(
+            {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0]
+             for (t,) in con.execute("select table_name from information_schema.tables where table_schema = 'raw'"
+                                     " and table_name <> 'meta_batches'").fetchall()}
+        )  # fmt: skip
+        batches = con.execute(
+            "select batch_id, account_id, report, date_start, date_end from raw.meta_batches "
+            "where completed_at is not null and date_start is not null order by completed_at, batch_id"
+        ).fetchall()
+        winners: dict[tuple, str] = {}
+        for batch_id, account_id, report, first, last in batches:
+            d = first
+            while d <= last:
+                winners[(report, account_id, d)] = batch_id  # a later batch supersedes an earlier one
+                d += timedelta(days=1)
+        accounts = {b[0]: b[1] for b in batches}
+        cur = con.execute("select * from raw.meta_insights")
+        names = [c[0] for c in cur.description]
+        while chunk := cur.fetchmany(50_000):
+            for values in chunk:
+                r = dict(zip(names, values, strict=True))
+                account_id = accounts.get(r["batch_id"])
+                key = (r["report"], account_id, r["date_day"])
+                if winners.get(key) != r["batch_id"]:
+                    continue
+                n, h = rows[key]
+                rows[key] = (n + 1, (h + hash(_row_tuple(r))) % 2**64)
                 # the action lists, nested in the row: one record per type, a field per (list, window)
                 for record in r.get("actions") or ():
                     for metric, fields in ACTION_RECORD_FIELDS.items():
                         for window, field in fields:
                             figure = Decimal(record[field]) if record.get(field) is not None else 0
                             if figure:
-                                key = (self.report, self.account_id, r["date_day"], metric, record["action_type"],
-                                       window)  # fmt: skip
-                                self.actions[key] += figure
-        self.sink.append_s += time.perf_counter() - started
-
-    def commit(self) -> None:
-        with self.sink.lock:
-            self.sink.committed.append(self)
+                                actions[(*key, metric, record["action_type"], window)] += figure
+    return dict(rows), dict(actions), tables
 
 
 def _row_tuple(r: Mapping[str, Any]) -> tuple:
@@ -196,29 +177,59 @@ def truth_digest(sc: Scenario, account_ids: Sequence[str], reports: Sequence[str
     return dict(rows), dict(actions)
 
 
+def production_defaults() -> dict[str, Any]:
+    """The settings the pipeline runs with when nothing is set (orchestration/settings.py's defaults, not the
+    environment: this benchmark measures the defaults)."""
+    from orchestration.settings import Settings
+
+    fields = Settings.model_fields
+    return {
+        "concurrency": fields["extract_concurrency"].default,
+        "memory_limit": fields["duckdb_memory_limit"].default,
+        "threads": fields["duckdb_threads"].default,
+        "write_buffer_mb": fields["duckdb_write_buffer_mb"].default,
+    }
+
+
 def worker(args: argparse.Namespace) -> None:
+    from orchestration.resources import WarehouseSink
+    from warehouse import DuckDBWarehouse
+
     case = CASES[args.case]
     sc = scenario(case["scenario"])
     window: Window = case["window"]
     tight = "calls_per_minute" in case["server"]
+    defaults = production_defaults()
+    concurrency = args.concurrency or defaults["concurrency"]
+    smoke = args.case == "smoke"
     config = ExtractConfig(
         graph_url=args.url,
         api_version="v26.0",
         reports=case["reports"],
-        concurrency=args.concurrency,
-        job_poll_initial_s=1.0 if args.case != "smoke" else 0.1,
-        job_poll_min_s=0.25 if args.case != "smoke" else 0.05,
-        job_poll_max_s=5.0,
+        concurrency=concurrency,
+        # production's polls (ExtractConfig's defaults), faster only for the seconds-long smoke case
+        **({"job_poll_initial_s": 0.1, "job_poll_min_s": 0.05} if smoke else {}),
     )
-    governor = RateGovernor(window_s=60.0)
-    sink = DigestSink()
+    governor = make_governor(config)
+    db = Path(args.db)
+    db.unlink(missing_ok=True)
     jobs = [WorkspaceJob(w.workspace_id, w.token, w.account_ids) for w in sc.workspaces()]
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     started = time.monotonic()
-    results = extract_workspaces(jobs, sink, config, governor=governor, window=window, now=NOW)
+    # The warehouse as the pipeline's extraction step opens it (orchestration/resources.py), at the defaults.
+    with DuckDBWarehouse(
+        db,
+        memory_limit=defaults["memory_limit"],
+        threads=defaults["threads"],
+        temp_directory=db.parent / "duckdb_tmp",
+        insert_bytes=defaults["write_buffer_mb"] * 2**20,
+    ) as wh:
+        wh.ensure_raw()
+        results = extract_workspaces(jobs, WarehouseSink(wh), config, governor=governor, window=window, now=NOW)
     wall = time.monotonic() - started
-    # Checked after the clock stopped.
-    got_rows, got_actions, tables = sink.visible()
+    peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    # Checked after the clock stopped, from what the warehouse holds.
+    got_rows, got_actions, tables = visible(db)
     accounts = [a for w in sc.workspaces() for a in w.account_ids]
     exp_rows, exp_actions = truth_digest(sc, accounts, case["reports"], window)
     gone = {ad.id for a in accounts for ad in sc.ads(a) if ad.effective_status in ("DELETED", "ARCHIVED")}
@@ -228,7 +239,10 @@ def worker(args: argparse.Namespace) -> None:
     out = {
         "case": args.case,
         "wall_s": round(wall, 2),
-        "sink_s": round(sink.append_s, 2),
+        "concurrency": concurrency,
+        "duckdb": {k: defaults[k] for k in ("memory_limit", "threads", "write_buffer_mb")},
+        "worker_peak_rss_mb": peak_rss_mb,
+        "warehouse_mb": round(db.stat().st_size / 2**20, 1),
         "ok": all(r.ok for r in results),
         "errors": [e for r in results for e in r.errors],
         "failed_slices": sum(len(r.failed_slices) for r in results),
@@ -305,13 +319,17 @@ def _peak(recs: list[Any]) -> int:
     return best
 
 
-def run_case(name: str, concurrency: int) -> dict[str, Any]:
+def run_case(name: str, concurrency: int | None = None, work: Path = WORK) -> dict[str, Any]:
+    """One run of a case; `concurrency` None: the pipeline's default (Settings)."""
     case = CASES[name]
     sc = scenario(case["scenario"])
+    work.mkdir(parents=True, exist_ok=True)
+    db = work / f"{name}.duckdb"
+    load_before = os.getloadavg()[0]
     with SandboxServer(sc, **case["server"]) as server:
         proc = subprocess.run(
-            [sys.executable, __file__, "--worker", "--case", name, "--url", server.url,
-             "--concurrency", str(concurrency)],
+            [sys.executable, __file__, "--worker", "--case", name, "--url", server.url, "--db", str(db),
+             *(["--concurrency", str(concurrency)] if concurrency else [])],
             capture_output=True, text=True, timeout=1800,
         )  # fmt: skip
         if proc.returncode != 0:
@@ -324,6 +342,8 @@ def run_case(name: str, concurrency: int) -> dict[str, Any]:
     result["calls_per_account_day"] = round(stats.get("total", 0) / (result["accounts"] * result["days"]), 3)
     result["rows_per_s"] = round(result["insights_rows"] / result["wall_s"], 1)
     result["throttled_by_sandbox"] = sum(n for k, n in stats.items() if k.startswith("throttled_"))
+    result["loadavg_1m_before_after"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    db.unlink(missing_ok=True)
     if "calls_per_minute" in case["server"]:
         result["budget"] = budget_use(
             requests, case["server"]["calls_per_minute"], case["server"]["insights_calls_per_minute"]
@@ -335,32 +355,36 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--case", choices=[*CASES, "all"], default="all")
     p.add_argument("--repeat", type=int, default=1)
-    p.add_argument("--concurrency", type=int, default=20, help="accounts extracted at once")
+    p.add_argument("--concurrency", type=int, help="accounts extracted at once (default: the pipeline's, 8)")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--url", help=argparse.SUPPRESS)
+    p.add_argument("--db", help=argparse.SUPPRESS)
     p.add_argument("--out", help="append each result as a JSON line to this file")
     args = p.parse_args(argv)
     if args.worker:
         worker(args)
         return
     names = [n for n in CASES if n != "smoke"] if args.case == "all" else [args.case]
+    summary: dict[str, Any] = {}
     for name in names:
         walls = []
         for i in range(args.repeat):
             r = run_case(name, args.concurrency)
             walls.append(r["wall_s"])
-            brief = {k: r[k] for k in ("case", "wall_s", "sink_s", "ok", "rows_equal_truth", "actions_equal_truth",
+            brief = {k: r[k] for k in ("case", "wall_s", "ok", "rows_equal_truth", "actions_equal_truth",
                                         "insights_rows", "sandbox_calls", "http_requests", "batch_items",
                                         "calls_per_account_day", "throttle_errors", "throttled_by_sandbox",
-                                        "rows_per_s", "deleted_or_archived_ads_with_spend", "jobs")}  # fmt: skip
+                                        "rows_per_s", "deleted_or_archived_ads_with_spend", "jobs", "concurrency",
+                                        "worker_peak_rss_mb", "warehouse_mb", "loadavg_1m_before_after")}  # fmt: skip
+            summary.setdefault(name, {"runs": []})["runs"].append(brief)
             print(f"[{name} {i + 1}/{args.repeat}] {json.dumps(brief)}", flush=True)
             if "budget" in r:
                 print(f"  budget: {json.dumps(r['budget'])}", flush=True)
             if args.out:
                 with open(args.out, "a") as f:
                     f.write(json.dumps(r, default=str) + "\n")
-        if args.repeat > 1:
-            print(f"[{name}] median wall {statistics.median(walls):.2f}s of {walls}", flush=True)
+        summary[name]["median_wall_s"] = statistics.median(walls)
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":
