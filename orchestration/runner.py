@@ -19,7 +19,7 @@ from orchestration.partitions import WORKSPACES, apply_partition_changes
 from orchestration.planning import backfill_id
 from orchestration.resources import RegistryResource
 from orchestration.schedules import nightly_run_requests
-from orchestration.sensors import marts_run_request, marts_run_requests, run_info
+from orchestration.sensors import marts_run_request, marts_run_requests, run_info, run_workspaces
 from orchestration.settings import Settings
 from orchestration.tags import (
     BACKFILL_TAG,
@@ -32,9 +32,6 @@ from orchestration.tags import (
     CLI_SWEEP,
     CLI_SYNC,
     NIGHT_TAG,
-    PARTITION_TAG,
-    RANGE_END_TAG,
-    RANGE_START_TAG,
     TRIGGER_TAG,
     WORKSPACE_TAG,
 )
@@ -49,18 +46,8 @@ def _registry(defs: dg.Definitions) -> Registry:
     return resource.get()
 
 
-def _workspaces_of(run: dg.DagsterRun, keys: list[str]) -> list[str]:
-    """The workspace partitions an extraction run covers (its partition, or its range of `keys`)."""
-    if run.tags.get(PARTITION_TAG):
-        return [run.tags[PARTITION_TAG]]
-    start, end = run.tags.get(RANGE_START_TAG), run.tags.get(RANGE_END_TAG)
-    if start in keys and end in keys:
-        return keys[keys.index(start) : keys.index(end) + 1]
-    return []
-
-
 def _extracted(runs: CliRuns, run: dg.DagsterRun, keys: list[str], label: str) -> RunOutcome:
-    return extract_outcome(runs.instance, run, _workspaces_of(run, keys), label)
+    return extract_outcome(runs.instance, run, run_workspaces(run.tags, keys), label)
 
 
 def _batch_label(run: dg.DagsterRun) -> str:

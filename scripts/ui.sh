@@ -18,7 +18,7 @@ mkdir -p "$DAGSTER_HOME"
 set -m  # own process groups, so a background job can be signalled as a whole
 "$UV" run --frozen --no-sync sentrum sandbox serve --port "$SANDBOX_PORT" &
 sandbox=$!
-"$UV" run --frozen --no-sync dagster dev -w workspace.yaml -h 127.0.0.1 -p "$UI_PORT" &
+"$UV" run --frozen --no-sync python -m orchestration.dagster_cli dev -w workspace.yaml -h 127.0.0.1 -p "$UI_PORT" &
 ui=$!
 stop() {
   trap - INT TERM EXIT

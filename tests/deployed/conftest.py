@@ -17,6 +17,7 @@ import pytest
 from graph_sandbox import SandboxServer, Scenario
 from tests.deployed.night import HELD_ACCOUNT, AccountGate, Night, run_night
 from tests.deployed.postgres import PostgresServer, start_postgres
+from tests.deployed.deploy_files import image_env
 from tests.deployed.stack import make_stack
 
 WORKSPACES = ("acme", "globex")
@@ -72,6 +73,8 @@ def deployed(postgres, sandbox, gate, tmp_path_factory) -> Iterator[tuple[Night,
         SENTRUM_NIGHTLY_BATCH_SIZE="1",
         # accounts one after the other, so a run can be killed with one account committed and one in flight
         SENTRUM_EXTRACT_CONCURRENCY="1",
+        # the image's: a deployment's schedules run from the start (a laptop's stay off)
+        SENTRUM_SCHEDULES_RUNNING=image_env()["SENTRUM_SCHEDULES_RUNNING"],
     )
     _register(env, sandbox)
     stack = make_stack(base, env)
