@@ -1,11 +1,13 @@
 """dbt models as Dagster assets (dagster-dbt). dbt runs once per run over all workspaces, never per workspace."""
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 import dagster as dg
+from dagster._record import replace as record_replace
 from dagster_dbt import DagsterDbtTranslator, dbt_assets
 from pydantic import field_validator
 
@@ -33,6 +35,32 @@ class SentrumDbtTranslator(DagsterDbtTranslator):
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return self.get_asset_key(dbt_resource_props).path[0]
+
+    def get_asset_check_spec(
+        self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return record_replace(spec, description=test_description(manifest["nodes"][unique_id]))
+
+
+def test_description(node: Mapping[str, Any]) -> str:
+    """What a dbt test checks, for the UI: a generic test by its name and arguments, a singular one by the first
+    sentence of its opening `{#- ... #}` comment."""
+    meta = node.get("test_metadata")
+    if meta:
+        kwargs = meta.get("kwargs", {})
+        column = node.get("column_name") or kwargs.get("column_name") or ", ".join(kwargs.get("columns", []))
+        text = f"dbt test `{meta['name']}`" + (f" on {column}" if column else "")
+        if kwargs.get("values"):
+            text += ": one of " + ", ".join(str(v) for v in kwargs["values"])
+        return text
+    comment = re.match(r"\s*\{#-?(.*?)-?#\}", node.get("raw_code", ""), re.S)
+    if comment:
+        first = " ".join(comment.group(1).split()).split(". ")[0].rstrip(".")
+        return f"{first} (dbt test `{node['name']}`)."
+    return f"dbt test `{node['name']}` ({node.get('original_file_path', '')}): passes when it returns no rows."
 
 
 class MartsConfig(dg.Config):
