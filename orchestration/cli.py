@@ -273,11 +273,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # -- parser -----------------------------------------------------------------------------------------------------
 # Every command's exit status: what 1 means is the command's own (`exits`); 2 is always bad input.
-EXITS = "exit status: 0 ok; 1 {failed}; 2 bad input or settings (one line on stderr, nothing changed); 130 interrupted"
+EXIT_OK_TEXT, EXIT_FAILED_TEXT = "exit status: 0 ok; ", "1 {failed}; "
+EXIT_USAGE_TEXT = "2 bad input or settings (the reason on stderr, nothing changed); 130 interrupted"
+
+
+def exits(failed: str | None) -> str:
+    """The exit statuses a command can return (`failed`: what 1 means for it; None: it never returns 1)."""
+    return EXIT_OK_TEXT + (EXIT_FAILED_TEXT.format(failed=failed) if failed else "") + EXIT_USAGE_TEXT
 
 
 def _command(
-    sub: argparse._SubParsersAction, name: str, help: str, example: str, failed: str, pipeline: bool = False
+    sub: argparse._SubParsersAction, name: str, help: str, example: str, failed: str | None, pipeline: bool = False
 ) -> argparse.ArgumentParser:
     """A subcommand whose --help ends with an example and its exit statuses. `pipeline`: it runs Dagster jobs, so it
     takes -v/--verbose."""
@@ -285,7 +291,7 @@ def _command(
         name,
         help=help,
         description=help,
-        epilog=f"example:\n  {example}\n\n{EXITS.format(failed=failed)}",
+        epilog=f"example:\n  {example}\n\n{exits(failed)}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     if pipeline:
@@ -302,11 +308,12 @@ def _command(
 def build_parser() -> argparse.ArgumentParser:
     from graph_sandbox import SCENARIOS
 
-    scenarios = sorted(SCENARIOS)
+    # Listed, not argparse `choices`: an unknown name is then refused in one line, like all bad input.
+    scenario_help = f"the sandbox's world, one of: {', '.join(sorted(SCENARIOS))} (default: demo)"
     p = argparse.ArgumentParser(
         prog="sentrum",
         description="SENTRUM data platform: the nightly Meta Ads pipeline. `sentrum COMMAND --help` for a command.",
-        epilog="example:\n  sentrum demo\n\n" + EXITS.format(failed="a run or a workspace failed"),
+        epilog="example:\n  sentrum demo\n\n" + exits("a run or a workspace failed"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
@@ -326,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
         pipeline=True,
     )
     demo.add_argument("--port", type=int, default=0, help="sandbox port (default: any free port)")
-    demo.add_argument("--scenario", default="demo", choices=scenarios, help="the sandbox's world (default: demo)")
+    demo.add_argument("--scenario", default="demo", metavar="NAME", help=scenario_help)
     demo.set_defaults(func=cmd_demo)
 
     sync = _command(
@@ -354,7 +361,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     nightly.set_defaults(func=cmd_nightly)
 
-    ws = sub.add_parser("workspaces", help="manage the workspace registry", description="manage the workspace registry")
+    ws = _command(
+        sub, "workspaces", "manage the workspace registry (`sentrum workspaces ACTION --help`)",
+        "sentrum workspaces list", "the registry, the secret store or the warehouse could not be used",
+    )  # fmt: skip
     ws_sub = ws.add_subparsers(dest="workspaces_command", required=True, metavar="ACTION")
     add = _command(
         ws_sub,
@@ -445,14 +455,16 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--force", action="store_true", help="parse even when the manifest is up to date")
     prepare.set_defaults(func=cmd_dbt_prepare)
 
-    sandbox = sub.add_parser("sandbox", help="the local Graph API sandbox", description="the local Graph API sandbox")
+    sandbox = _command(
+        sub, "sandbox", "the local Graph API sandbox (`sentrum sandbox serve --help`)", "sentrum sandbox serve", None
+    )
     sb_sub = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="ACTION")
     serve = _command(
         sb_sub, "serve", "serve the sandbox on 127.0.0.1 until Ctrl-C (prints its tokens)",
-        "sentrum sandbox serve --port 8765 --scenario demo --faults transient=0.05", "the server stopped on an error",
+        "sentrum sandbox serve --port 8765 --scenario demo --faults transient=0.05", None,
     )  # fmt: skip
     serve.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default: 8765)")
-    serve.add_argument("--scenario", default="demo", choices=scenarios, help="the sandbox's world (default: demo)")
+    serve.add_argument("--scenario", default="demo", metavar="NAME", help=scenario_help)
     serve.add_argument("--seed", type=int, default=42, help="the world's random seed (default: 42)")
     serve.add_argument("--latency-ms", type=int, default=0, help="added to every response (default: 0)")
     serve.add_argument("--job-seconds", type=float, default=1.0, help="wall time of an async report run (default: 1)")

@@ -18,6 +18,8 @@ COUNT = re.compile(r":\s*(\d+)")
 # A dbt node reported (a model built, a test evaluated), as the dbt asset logs it: "dbt node 40: <node>".
 DBT_PROGRESS = "dbt node"
 DBT_NODE = re.compile(rf"^{DBT_PROGRESS} (\d+): ")
+# Why a command seems to stand still (resources.py: another run holds the DuckDB file).
+WAITING = "waiting for the warehouse"
 POLL_S = 0.5
 # Off a terminal (a log file, a test), dbt's count is printed at these fractions of the total only.
 MILESTONES = (0.25, 0.5, 0.75, 1.0)
@@ -73,6 +75,8 @@ class RunProgress:
             line = account_line(entry.user_message)
             if line:
                 self._print(line)
+            elif entry.user_message.startswith(WAITING):
+                self._print(f"  {entry.user_message}")
             node = DBT_NODE.match(entry.user_message)
             if node:
                 self.dbt_done = int(node.group(1))
