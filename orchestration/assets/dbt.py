@@ -33,9 +33,6 @@ class SentrumDbtTranslator(DagsterDbtTranslator):
         layer = dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "models"
         return dg.AssetKey([layer, dbt_resource_props["name"]])
 
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        return self.get_asset_key(dbt_resource_props).path[0]
-
     def get_asset_check_spec(
         self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: Any
     ) -> dg.AssetCheckSpec | None:

@@ -101,7 +101,6 @@ def _specs() -> list[dg.AssetSpec]:
     specs = [
         dg.AssetSpec(
             key,
-            group_name="raw",
             description=f"Raw `{name}` rows from the Meta Marketing API (append-only, batch manifest).",
             kinds={"python"},
             skippable=True,  # materialized per workspace partition, only for workspaces that landed
@@ -111,7 +110,6 @@ def _specs() -> list[dg.AssetSpec]:
     specs.append(
         dg.AssetSpec(
             HEALTH_KEY,
-            group_name="ops",
             description="One row per workspace: last attempt and success, last error class, rows, reconnect needed.",
             kinds={"python"},
             skippable=True,

@@ -57,7 +57,6 @@ class ExportConfig(dg.Config):
 
 @dg.asset(
     key=AUDIT_KEY,
-    group_name="ops",
     kinds={"python"},
     description="Deletion sweep: every row of each workspace whose deletion was requested, in every table with a "
     "workspace_id column (from the catalog), its access schema, token, exports, partition and Dagster history; the "

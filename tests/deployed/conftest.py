@@ -15,9 +15,9 @@ import dagster as dg
 import pytest
 
 from graph_sandbox import SandboxServer, Scenario
+from tests.deployed.deploy_files import image_env
 from tests.deployed.night import HELD_ACCOUNT, AccountGate, Night, run_night
 from tests.deployed.postgres import PostgresServer, start_postgres
-from tests.deployed.deploy_files import image_env
 from tests.deployed.stack import make_stack
 
 WORKSPACES = ("acme", "globex")
