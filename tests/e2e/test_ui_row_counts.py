@@ -44,4 +44,4 @@ def test_mart_tables_carry_their_row_count(demo: Demo, seen):
     assert len(marts) >= 10
     with duckdb.connect(str(demo.duckdb_file), read_only=True) as con:
         for name, n in marts.items():
-            assert con.sql(f"select count(*) from marts.{name}").fetchone()[0] == n, name
+            assert con.execute(f"select count(*) from marts.{name}").fetchone()[0] == n, name
