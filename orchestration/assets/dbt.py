@@ -39,10 +39,10 @@ class SentrumDbtTranslator(DagsterDbtTranslator):
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         if spec is None or spec.description:
             return spec
-        return record_replace(spec, description=test_description(manifest["nodes"][unique_id]))
+        return record_replace(spec, description=dbt_test_description(manifest["nodes"][unique_id]))
 
 
-def test_description(node: Mapping[str, Any]) -> str:
+def dbt_test_description(node: Mapping[str, Any]) -> str:
     """What a dbt test checks, for the UI: a generic test by its name and arguments, a singular one by the first
     sentence of its opening `{#- ... #}` comment."""
     meta = node.get("test_metadata")
