@@ -11,13 +11,16 @@ SANDBOX_PORT ?= 8765
 UI_PORT ?= 3000
 DOCS_PORT ?= 8080
 
-.PHONY: help setup demo test test-fast ui sandbox docs docs-serve lint clean chromium postgres
+.PHONY: help setup demo test test-fast ui sandbox sentrum sync dbt docs docs-serve lint clean chromium postgres
 
 help:
 	@echo "make demo   - run the nightly pipeline on the embedded default (DuckDB + Graph API sandbox)"
 	@echo "make test   - run the test suite"
 	@echo "make test-fast - the unit tier only (no dbt builds, CLI runs or servers)"
 	@echo "make ui     - Dagster UI on the demo's state (http://127.0.0.1:$(UI_PORT)), sandbox on :$(SANDBOX_PORT)"
+	@echo "make sync WORKSPACE=acme [START=YYYY-MM-DD END=YYYY-MM-DD] - extract one workspace, then build the marts"
+	@echo "make sentrum ARGS='workspaces list' - any sentrum command (sentrum --help)"
+	@echo "make dbt ARGS='build --select marts' - dbt on the embedded warehouse (\$$SENTRUM_HOME/warehouse.duckdb)"
 	@echo "make docs   - build the dbt docs site (overview, every mart column described) under \$$SENTRUM_HOME/dbt/docs"
 	@echo "make docs-serve - serve it on http://127.0.0.1:$(DOCS_PORT) (DOCS_PORT=...)"
 	@echo "make lint   - ruff, and sqlfluff over the dbt models"
@@ -64,6 +67,25 @@ ui: setup
 
 sandbox: setup
 	$(UV) run --frozen --no-sync sentrum sandbox serve --port $(SANDBOX_PORT)
+
+# The command line and dbt as the README writes them, through the locked environment (no `uv` on PATH needed).
+sentrum: setup
+	$(UV) run --frozen --no-sync sentrum $(ARGS)
+
+sync: setup
+	@test -n "$(WORKSPACE)" || { echo "usage: make sync WORKSPACE=<id> [START=YYYY-MM-DD END=YYYY-MM-DD]" >&2; exit 2; }
+	$(UV) run --frozen --no-sync sentrum sync --workspace $(WORKSPACE) $(if $(START),--start $(START)) \
+		$(if $(END),--end $(END))
+
+# dbt by hand on the embedded warehouse: its target and logs under SENTRUM_HOME (never in the repository).
+DBT_CLI_DIR = $(SENTRUM_HOME)/dbt/cli
+dbt: setup
+	@test -n "$(ARGS)" || { echo "usage: make dbt ARGS='build --select marts' (any dbt command)" >&2; exit 2; }
+	@mkdir -p -m 700 $(DBT_CLI_DIR)
+	SENTRUM_DUCKDB_PATH=$${SENTRUM_DUCKDB_PATH:-$(SENTRUM_HOME)/warehouse.duckdb} \
+	SENTRUM_DUCKDB_TEMP_DIR=$${SENTRUM_DUCKDB_TEMP_DIR:-$(SENTRUM_HOME)/duckdb_tmp} \
+		$(UV) run --frozen --no-sync dbt $(ARGS) --project-dir dbt_project --profiles-dir dbt_project \
+		--target-path $(DBT_CLI_DIR) --log-path $(DBT_CLI_DIR)
 
 # dbt writes under SENTRUM_HOME, never into the repository (which may be read-only). Column types come from the demo's
 # warehouse; before any `make demo` the site is built without them (--empty-catalog, on a throwaway DuckDB file).

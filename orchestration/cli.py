@@ -32,13 +32,17 @@ from orchestration.cli_workspaces import (
 )
 
 
-def _finish(outcomes) -> int:
+def _finish(outcomes, instance) -> int:
     from orchestration.outcomes import describe
+    from orchestration.summary import collect, describe_landed
 
     if not outcomes:
         print("nothing to run: no active workspace in the registry")
         return EXIT_OK
     print(describe(outcomes))
+    landed = describe_landed(collect(instance, outcomes))
+    if landed:
+        print(landed)
     return EXIT_OK if all(o.all_ok for o in outcomes) else EXIT_FAILED
 
 
@@ -60,10 +64,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from orchestration.runner import sync_workspace  # (after load_dagster: dbt's manifest is prepared there)
 
     try:
-        outcomes = sync_workspace(defs, instance, settings, args.workspace, window)
+        outcomes = sync_workspace(defs, instance, settings, args.workspace, window, verbose=args.verbose)
     except (WorkspaceNotFound, ValueError) as exc:
         raise UsageError(str(exc)) from None
-    return _finish(outcomes)
+    return _finish(outcomes, instance)
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
@@ -71,7 +75,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     defs, instance = load_dagster(settings)
     from orchestration.runner import run_nightly
 
-    return _finish(run_nightly(defs, instance, settings))
+    return _finish(run_nightly(defs, instance, settings, verbose=args.verbose), instance)
 
 
 def _confirm_force(workspace_id: str, yes: bool) -> str:
@@ -115,7 +119,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         config["confirm"] = confirm
     from orchestration.runner import run_sweep
 
-    outcome, audit = run_sweep(defs, instance, config)
+    outcome, audit = run_sweep(defs, instance, config, verbose=args.verbose)
 
     # Dagster's record names swept workspaces by digest; the person at the terminal gets the ids back.
     names = {workspace_ref(w.id): w.id for w in known}
@@ -160,7 +164,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     defs, instance = load_dagster(settings)
     from orchestration.runner import run_export
 
-    outcome = run_export(defs, instance, args.workspace, name)
+    outcome = run_export(defs, instance, args.workspace, name, verbose=args.verbose)
     if not outcome.success:
         print(f"sentrum export: {outcome.error}", file=sys.stderr)
         return EXIT_FAILED
@@ -176,7 +180,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     defs, instance = load_dagster(settings)
     from orchestration.runner import run_diagnostics_job
 
-    outcome = run_diagnostics_job(defs, instance, args.workspace, night)
+    outcome = run_diagnostics_job(defs, instance, args.workspace, night, verbose=args.verbose)
     if not outcome.success:
         print(f"sentrum diagnose: {outcome.error}", file=sys.stderr)
         return EXIT_FAILED
@@ -264,47 +268,139 @@ def cmd_demo(args: argparse.Namespace) -> int:
         check_scenario(args.scenario)
     except ValueError as exc:  # an unknown scenario: the message lists the known ones
         raise UsageError(str(exc)) from None
-    return run_demo(port=args.port, scenario=args.scenario)
+    return run_demo(port=args.port, scenario=args.scenario, verbose=args.verbose)
 
 
 # -- parser -----------------------------------------------------------------------------------------------------
+# Every command's exit status: what 1 means is the command's own (`exits`); 2 is always bad input.
+EXIT_OK_TEXT, EXIT_FAILED_TEXT = "exit status: 0 ok; ", "1 {failed}; "
+EXIT_USAGE_TEXT = "2 bad input or settings (the reason on stderr, nothing changed); 130 interrupted"
+
+
+def exits(failed: str | None) -> str:
+    """The exit statuses a command can return (`failed`: what 1 means for it; None: it never returns 1)."""
+    return EXIT_OK_TEXT + (EXIT_FAILED_TEXT.format(failed=failed) if failed else "") + EXIT_USAGE_TEXT
+
+
+def _command(
+    sub: argparse._SubParsersAction, name: str, help: str, example: str, failed: str | None, pipeline: bool = False
+) -> argparse.ArgumentParser:
+    """A subcommand whose --help ends with an example and its exit statuses. `pipeline`: it runs Dagster jobs, so it
+    takes -v/--verbose."""
+    command = sub.add_parser(
+        name,
+        help=help,
+        description=help,
+        epilog=f"example:\n  {example}\n\n{exits(failed)}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    if pipeline:
+        command.add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            default=argparse.SUPPRESS,  # else it would undo a `sentrum -v` before the command
+            help="show Dagster's event log and dbt's node log as they come, instead of progress and a summary",
+        )
+    return command
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sentrum", description="SENTRUM data platform: the nightly Meta Ads pipeline.")
+    from graph_sandbox import SCENARIOS
+
+    # Listed, not argparse `choices`: an unknown name is then refused in one line, like all bad input.
+    scenario_help = f"the sandbox's world, one of: {', '.join(sorted(SCENARIOS))} (default: demo)"
+    p = argparse.ArgumentParser(
+        prog="sentrum",
+        description="SENTRUM data platform: the nightly Meta Ads pipeline. `sentrum COMMAND --help` for a command.",
+        epilog="example:\n  sentrum demo\n\n" + exits("a run or a workspace failed"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show Dagster's event log and dbt's node log as they come, instead of progress and a summary",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="run the nightly pipeline against the local Graph API sandbox")
+    demo = _command(
+        sub,
+        "demo",
+        "run the nightly pipeline against the local Graph API sandbox, then print a summary",
+        "sentrum demo --scenario demo",
+        "the nightly run or a workspace failed",
+        pipeline=True,
+    )
     demo.add_argument("--port", type=int, default=0, help="sandbox port (default: any free port)")
-    demo.add_argument("--scenario", default="demo")
+    demo.add_argument("--scenario", default="demo", metavar="NAME", help=scenario_help)
     demo.set_defaults(func=cmd_demo)
 
-    sync = sub.add_parser("sync", help="extract one workspace, then build the marts")
-    sync.add_argument("--workspace", required=True, type=parse_workspace_id)
-    sync.add_argument("--start", type=parse_date, help="first day (account timezone), YYYY-MM-DD")
-    sync.add_argument("--end", type=parse_date, help="last day (account timezone), YYYY-MM-DD")
+    sync = _command(
+        sub,
+        "sync",
+        "extract one workspace, then build the marts; prints what landed",
+        "sentrum sync --workspace acme --start 2026-10-01 --end 2026-10-31",
+        "the extraction or the marts run failed",
+        pipeline=True,
+    )
+    sync.add_argument("--workspace", required=True, type=parse_workspace_id, help="the workspace's id")
+    sync.add_argument(
+        "--start", type=parse_date, help="first day (account timezone), YYYY-MM-DD (default: the restatement window)"
+    )
+    sync.add_argument("--end", type=parse_date, help="last day (account timezone), YYYY-MM-DD; with --start")
     sync.set_defaults(func=cmd_sync)
 
-    nightly = sub.add_parser("nightly", help="what the nightly schedule does, now")
+    nightly = _command(
+        sub,
+        "nightly",
+        "what the nightly schedule does, now: every active workspace, in batches, then the marts",
+        "sentrum nightly",
+        "a run or a workspace failed",
+        pipeline=True,
+    )
     nightly.set_defaults(func=cmd_nightly)
 
-    ws = sub.add_parser("workspaces", help="manage the embedded workspace registry")
+    ws = _command(
+        sub, "workspaces", "manage the workspace registry (`sentrum workspaces ACTION --help`)",
+        "sentrum workspaces list", "the registry, the secret store or the warehouse could not be used",
+    )  # fmt: skip
     ws_sub = ws.add_subparsers(dest="workspaces_command", required=True, metavar="ACTION")
-    add = ws_sub.add_parser("add", help="add or update a workspace; the Meta token is read from standard input")
-    add.add_argument("id", type=parse_workspace_id)
-    add.add_argument("--name")
+    add = _command(
+        ws_sub,
+        "add",
+        "add or update a workspace; the Meta token is read from standard input and checked with Meta first",
+        "printf '%s' \"$META_TOKEN\" | sentrum workspaces add acme --name 'Acme Inc' --ad-accounts act_101,act_102",
+        "the token could not be checked (Meta unreachable), nothing stored",
+    )
+    add.add_argument("id", type=parse_workspace_id, help="the workspace's id (letters, digits, - and _)")
+    add.add_argument("--name", help="a display name (default: the id)")
     add.add_argument("--ad-accounts", required=True, help="comma-separated, e.g. act_1,act_2")
     add.add_argument("--token-secret", help="secret name (default meta-token-<id>)")
     add.set_defaults(func=cmd_workspaces_add)
-    lst = ws_sub.add_parser("list", help="list workspaces (never the token)")
+    lst = _command(
+        ws_sub, "list", "list workspaces and their token's health (never the token)", "sentrum workspaces list",
+        "the registry or the warehouse could not be read",
+    )  # fmt: skip
     lst.set_defaults(func=cmd_workspaces_list)
-    disc = ws_sub.add_parser("disconnect", help="delete the Meta token and stop extraction; data is kept")
-    disc.add_argument("id", type=parse_workspace_id)
+    disc = _command(
+        ws_sub, "disconnect", "delete the Meta token and stop extraction; data is kept",
+        "sentrum workspaces disconnect acme", "the secret store could not be changed",
+    )  # fmt: skip
+    disc.add_argument("id", type=parse_workspace_id, help="the workspace's id")
     disc.set_defaults(func=cmd_workspaces_disconnect)
-    delete = ws_sub.add_parser("delete", help="request deletion of all the workspace's data (swept daily)")
-    delete.add_argument("id", type=parse_workspace_id)
+    delete = _command(
+        ws_sub, "delete", "request deletion of all the workspace's data (swept daily)",
+        "sentrum workspaces delete acme --yes", "not confirmed at the prompt, nothing changed",
+    )  # fmt: skip
+    delete.add_argument("id", type=parse_workspace_id, help="the workspace's id")
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     delete.set_defaults(func=cmd_workspaces_delete)
 
-    sweep = sub.add_parser("sweep", help="run the retention sweep now")
+    sweep = _command(
+        sub, "sweep", "run the retention sweep now", "sentrum sweep --dry-run",
+        "the sweep run failed or could not verify a deletion", pipeline=True,
+    )  # fmt: skip
     sweep.add_argument("--dry-run", action="store_true", help="print what would be deleted; change nothing")
     sweep.add_argument(
         "--workspace",
@@ -317,42 +413,67 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--yes", action="store_true", help="confirm --force without a prompt")
     sweep.set_defaults(func=cmd_sweep)
 
-    export = sub.add_parser("export", help="a workspace's data as Parquet + a manifest")
-    export.add_argument("--workspace", required=True, type=parse_workspace_id)
+    export = _command(
+        sub,
+        "export",
+        "a workspace's data as Parquet + a manifest",
+        "sentrum export --workspace acme --out before-delete",
+        "the export run failed",
+        pipeline=True,
+    )
+    export.add_argument("--workspace", required=True, type=parse_workspace_id, help="the workspace's id")
     export.add_argument(
         "--out", help="folder name under $SENTRUM_HOME/exports/<workspace>/ (default: the UTC time); not a path"
     )
     export.set_defaults(func=cmd_export)
 
-    diagnose = sub.add_parser("diagnose", help="run the diagnostics of one workspace over the marts as they are")
-    diagnose.add_argument("--workspace", required=True, type=parse_workspace_id)
+    diagnose = _command(
+        sub,
+        "diagnose",
+        "run the diagnostics of one workspace over the marts as they are",
+        "sentrum diagnose --workspace acme",
+        "the diagnostics run failed",
+        pipeline=True,
+    )
+    diagnose.add_argument("--workspace", required=True, type=parse_workspace_id, help="the workspace's id")
     diagnose.add_argument("--night", type=parse_date, help="the nightly run's date judged (default: today, UTC)")
     diagnose.set_defaults(func=cmd_diagnose)
 
-    report = sub.add_parser("report", help="write a night's findings of one workspace, with charts, as one HTML file")
-    report.add_argument("--workspace", required=True)
+    report = _command(
+        sub, "report", "write a night's findings of one workspace, with charts, as one HTML file",
+        "sentrum report --workspace acme --night 2026-12-05", "the warehouse could not be read",
+    )  # fmt: skip
+    report.add_argument("--workspace", required=True, help="the workspace's id")
     report.add_argument("--night", type=parse_date, help="the nightly run's date (default: today, UTC)")
-    report.add_argument("--out", help="a file or a directory (default: $SENTRUM_HOME/reports/)")
+    report.add_argument("--out", help="a file or a directory (default: $SENTRUM_HOME/exports/<workspace>/reports/)")
     report.set_defaults(func=cmd_report)
 
-    prepare = sub.add_parser(
-        "dbt-prepare", help="build dbt's manifest under $SENTRUM_HOME/dbt/target (an image runs it at build time)"
-    )
+    prepare = _command(
+        sub, "dbt-prepare", "build dbt's manifest under $SENTRUM_HOME/dbt/target (an image runs it at build time)",
+        "sentrum dbt-prepare --force", "dbt could not parse the project",
+    )  # fmt: skip
     prepare.add_argument("--force", action="store_true", help="parse even when the manifest is up to date")
     prepare.set_defaults(func=cmd_dbt_prepare)
 
-    sandbox = sub.add_parser("sandbox", help="the local Graph API sandbox")
+    sandbox = _command(
+        sub, "sandbox", "the local Graph API sandbox (`sentrum sandbox serve --help`)", "sentrum sandbox serve", None
+    )
     sb_sub = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="ACTION")
-    serve = sb_sub.add_parser("serve", help="serve the sandbox on 127.0.0.1 until Ctrl-C")
-    serve.add_argument("--port", type=int, default=8765)
-    serve.add_argument("--scenario", default="demo")
-    serve.add_argument("--seed", type=int, default=42)
-    serve.add_argument("--latency-ms", type=int, default=0)
-    serve.add_argument("--job-seconds", type=float, default=1.0, help="wall time of an async report run")
+    serve = _command(
+        sb_sub, "serve", "serve the sandbox on 127.0.0.1 until Ctrl-C (prints its tokens)",
+        "sentrum sandbox serve --port 8765 --scenario demo --faults transient=0.05", None,
+    )  # fmt: skip
+    serve.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default: 8765)")
+    serve.add_argument("--scenario", default="demo", metavar="NAME", help=scenario_help)
+    serve.add_argument("--seed", type=int, default=42, help="the world's random seed (default: 42)")
+    serve.add_argument("--latency-ms", type=int, default=0, help="added to every response (default: 0)")
+    serve.add_argument("--job-seconds", type=float, default=1.0, help="wall time of an async report run (default: 1)")
     serve.add_argument(
         "--faults", help="e.g. transient=0.05,ratelimit=0.02,jobfail=0.1,stuck=0.05,badjson=0.01,expired_token=act_1"
     )
-    serve.add_argument("--calls-per-minute", type=int, default=6000, help="per ad account, behind the usage headers")
+    serve.add_argument(
+        "--calls-per-minute", type=int, default=6000, help="per ad account, behind the usage headers (default: 6000)"
+    )
     serve.add_argument("--insights-calls-per-minute", type=int, help="insights budget per ad account")
     serve.add_argument(
         "--as-of", help="the last day the numbers include (YYYY-MM-DD, today, today-N): they restate night to night"

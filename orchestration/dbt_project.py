@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -16,8 +15,6 @@ from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject
 from orchestration.dbt_prepare import DBT_PROJECT_DIR, dbt_executable, target_dir
 from orchestration.planning import marts_window_days
 from orchestration.settings import Settings
-
-PARTIAL_PARSE = "partial_parse.msgpack"
 
 
 def sentrum_dbt_project(dbt_dir: Path) -> DbtProject:
@@ -75,14 +72,9 @@ def dbt_resource(settings: Settings) -> SentrumDbtCliResource:
     )
 
 
-def dbt_run_path(runs_dir: str | Path, run_id: str, reuse_from: Path | None = None) -> Path:
+def dbt_run_path(runs_dir: str | Path, run_id: str) -> Path:
     """A dbt invocation's target and log folder (dbt's DBT_TARGET_PATH and DBT_LOG_PATH): one per invocation, named
-    after the Dagster run so that the retention sweep can remove a run's artefacts with the run. With `reuse_from`
-    (the manifest's folder), its partial-parse file is copied in, so dbt does not parse the whole project again."""
+    after the Dagster run so that the retention sweep can remove a run's artefacts with the run."""
     root = Path(runs_dir)
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = root / f"{run_id}-{uuid.uuid4().hex[:7]}"
-    if reuse_from is not None and (reuse_from / PARTIAL_PARSE).exists():
-        path.mkdir(mode=0o700)
-        shutil.copy(reuse_from / PARTIAL_PARSE, path / PARTIAL_PARSE)
-    return path
+    return root / f"{run_id}-{uuid.uuid4().hex[:7]}"

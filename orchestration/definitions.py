@@ -9,6 +9,7 @@ from orchestration import jobs, sensors
 from orchestration.assets import dbt, diagnostics, meta
 from orchestration.assets.retention import build_retention_defs
 from orchestration.backfills import backfill_request_job, build_backfill_sensor
+from orchestration.catalog import annotate
 from orchestration.checks import build_checks
 from orchestration.resources import build_resources
 from orchestration.schedules import build_nightly_schedule
@@ -17,17 +18,19 @@ from orchestration.settings import Settings, get_settings
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    return dg.Definitions.merge(
+    defs = dg.Definitions.merge(
         meta.defs,
         dbt.defs,
         diagnostics.defs,
         jobs.defs,
         sensors.defs,
-        build_retention_defs(settings.deletion_sla_days, settings.sweep_cron),
+        build_retention_defs(settings.deletion_sla_days, settings.sweep_cron, settings.schedules_running),
         dg.Definitions(
             asset_checks=build_checks(settings.freshness_hours, settings.token_warning_days),
             jobs=[backfill_request_job],
-            schedules=[build_nightly_schedule(settings.nightly_cron, settings.nightly_batch_size)],
+            schedules=[
+                build_nightly_schedule(settings.nightly_cron, settings.nightly_batch_size, settings.schedules_running)
+            ],
             sensors=[
                 build_marts_sensor(settings.restatement_days),
                 build_backfill_sensor(settings.backfill_chunk_days),
@@ -35,6 +38,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             resources=build_resources(settings),
         ),
     )
+    return annotate(defs, settings.warehouse, settings.llm)
 
 
 # Runs launched from the UI or the daemon execute in processes that load this module: what they write under

@@ -60,7 +60,7 @@ def check_scenario(name: str) -> None:
     Scenario(name, 42)
 
 
-def run_demo(port: int = 0, scenario: str = "demo") -> int:
+def run_demo(port: int = 0, scenario: str = "demo", verbose: bool = False) -> int:
     from graph_sandbox import SandboxServer
 
     with SandboxServer(scenario, port=port, job_seconds=1.0) as server:
@@ -73,18 +73,25 @@ def run_demo(port: int = 0, scenario: str = "demo") -> int:
 
         from orchestration.cli_common import load_dagster
         from orchestration.outcomes import describe
+        from orchestration.summary import collect, describe_landed
 
+        print("loading the Dagster definitions (dbt's manifest is parsed on the first run)")
         defs, instance = load_dagster(settings)
         from orchestration.runner import run_nightly  # (after load_dagster: dbt's manifest is prepared there)
 
         # Executed here even when a daemon is running: the sandbox lives in this process, unknown to the daemon's
         # code location.
-        outcomes = run_nightly(defs, instance, settings, queue=False)
+        outcomes = run_nightly(defs, instance, settings, queue=False, verbose=verbose)
         print(describe(outcomes))
-        print(f"API calls: {server.stats()}")
+        print(describe_landed(collect(instance, outcomes)))
+        stats = server.stats()
+        print(f"Graph API calls: {stats['total']}" + (f" {stats}" if verbose else ""))
     if not outcomes or not all(o.success for o in outcomes):
         print("sentrum demo: the nightly run failed (see above)")
         return 1
     print(f"\nmarts.fct_ad_insights_daily in {settings.duckdb_file}:\n{mart_summary(settings.duckdb_file)}")
-    print("\nBrowse the runs: make ui  (Dagster UI on this state, http://127.0.0.1:3000)")
+    print(
+        f"\nQuery a workspace's marts: schema ws_<workspace> in {settings.duckdb_file} (docs/analysts.md)"
+        f"\nBrowse the runs, assets and checks: make ui  (Dagster UI on this state, http://127.0.0.1:3000)"
+    )
     return 0 if all(o.all_ok for o in outcomes) else 1

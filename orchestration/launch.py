@@ -15,14 +15,19 @@ Then, one of two ways:
   (about 10 s apiece on two cores: `sentrum sync` runs two runs), and would run with the code server's environment
   rather than this command's (the demo's sandbox is known to this process only). A crash of this process leaves
   the run STARTED, as it would leave any run whose process dies without run monitoring.
-Either way the command waits for every run to finish and reads its outcome from the instance's event log.
+Either way the command waits for every run to finish and reads its outcome from the instance's event log, showing
+its progress meanwhile (progress.py). Quiet by default: a run executed here logs to this terminal at WARNING and
+above, and dbt's node log (which dagster-dbt echoes on standard output) stays in the run's dbt log file
+(`$SENTRUM_HOME/dbt/runs/<run id>-<n>/dbt.log`) and the event log; `verbose` shows both as they come.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -36,7 +41,9 @@ from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load import location_origin_from_module_name
 from dagster._daemon.controller import DEFAULT_HEARTBEAT_INTERVAL_SECONDS, get_daemon_statuses
 from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
+from dagster._record import copy as record_copy
 
+from orchestration.progress import follow
 from orchestration.tags import RUN_KEY_TAG
 
 # The code location as `workspace.yaml` names it (and a deployment's gRPC `workspace.yaml` must too): the UI groups
@@ -49,6 +56,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # A daemon counts as running while its run-queue heartbeat is younger than this.
 DAEMON_FRESH_S = 2 * DEFAULT_HEARTBEAT_INTERVAL_SECONDS
 POLL_S = 1.0
+# A quiet run's console: what needs a person (a token about to expire, unreadable slices, errors), not the events.
+QUIET_CONSOLE = {"console": {"config": {"log_level": "WARNING"}}}
 
 
 def job_origins(job_name: str) -> tuple[RemoteJobOrigin, JobPythonOrigin]:
@@ -80,11 +89,16 @@ def daemon_is_running(instance: dg.DagsterInstance) -> bool:
 class CliRuns:
     """Creates runs from run requests and waits for them: submitted to the daemon's queue, or executed here."""
 
-    def __init__(self, defs: dg.Definitions, instance: dg.DagsterInstance, queue: bool | None = None) -> None:
+    def __init__(
+        self, defs: dg.Definitions, instance: dg.DagsterInstance, queue: bool | None = None, verbose: bool = False
+    ) -> None:
         self.defs = defs
         self.instance = instance
         # None: queue when a daemon is running. The demo says False: its sandbox lives in this process.
         self.queue = daemon_is_running(instance) if queue is None else queue
+        self.verbose = verbose
+        self.dbt_nodes = _dbt_nodes()
+        self._following: dict[str, Callable[[], None]] = {}
 
     def create(self, request: dg.RunRequest) -> dg.DagsterRun:
         """The run of `request`, NOT_STARTED, as the daemon would create it from a schedule's or sensor's request."""
@@ -118,9 +132,29 @@ class CliRuns:
                 # the queued coordinator only records the run as queued; the daemon launches it from its workspace
                 self.instance.submit_run(run.run_id, workspace.create_request_context())
             print(f"{run.job_name} run {run.run_id[:8]} queued for the Dagster daemon", file=sys.stderr)
+            self._follow(run.run_id)
         else:
-            execute_run(InMemoryJob(self.defs.resolve_job_def(run.job_name)), run, self.instance)
+            self._follow(run.run_id)
+            job = InMemoryJob(self.defs.resolve_job_def(run.job_name))
+            if self.verbose:
+                execute_run(job, run, self.instance)
+            else:
+                # The console logger's level is this execution's, not the stored run's: a re-execution from the UI
+                # logs as usual.
+                quiet = record_copy(run, run_config={**run.run_config, "loggers": QUIET_CONSOLE})
+                with _stdout_to_devnull():
+                    execute_run(job, quiet, self.instance)
+            self._unfollow(run.run_id)
         return run.run_id
+
+    def _follow(self, run_id: str) -> None:
+        if not self.verbose:
+            self._following[run_id] = follow(self.instance, run_id, self.dbt_nodes)
+
+    def _unfollow(self, run_id: str) -> None:
+        stop = self._following.pop(run_id, None)
+        if stop:
+            stop()
 
     def wait(self, run_ids: Sequence[str]) -> list[dg.DagsterRun]:
         """The runs, once each has finished. A queued run that no daemon takes any more is canceled (and reported
@@ -129,6 +163,9 @@ class CliRuns:
         while True:
             runs = [self.instance.get_run_by_id(run_id) for run_id in pending]
             unfinished = [r for r in runs if r is not None and not r.is_finished]
+            for r in runs:
+                if r is not None and r.is_finished:
+                    self._unfollow(r.run_id)
             if not unfinished:
                 return [r for r in runs if r is not None]
             if any(r.status == dg.DagsterRunStatus.QUEUED for r in unfinished) and not daemon_is_running(self.instance):
@@ -149,3 +186,18 @@ class CliRuns:
     def run_all(self, requests: Sequence[dg.RunRequest]) -> list[dg.DagsterRun]:
         """Every request's run, in order: all queued at once (the queue's limits apply), or executed one by one."""
         return self.wait([self.start(r) for r in requests])
+
+
+def _dbt_nodes() -> int:
+    """dbt's models and tests, as dagster-dbt reports them (assets and checks): the progress count's total."""
+    from orchestration.assets.dbt import sentrum_dbt
+
+    return len(sentrum_dbt.keys) + len(sentrum_dbt.check_keys)
+
+
+@contextlib.contextmanager
+def _stdout_to_devnull() -> Iterator[None]:
+    """Standard output while a quiet run executes here: dagster-dbt's echo of dbt's node log, kept in dbt's own log
+    file. Standard error (warnings and errors) is untouched."""
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        yield

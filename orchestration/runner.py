@@ -19,7 +19,7 @@ from orchestration.partitions import WORKSPACES, apply_partition_changes
 from orchestration.planning import backfill_id
 from orchestration.resources import RegistryResource
 from orchestration.schedules import nightly_run_requests
-from orchestration.sensors import marts_run_request, marts_run_requests, run_info
+from orchestration.sensors import marts_run_request, marts_run_requests, run_info, run_workspaces
 from orchestration.settings import Settings
 from orchestration.tags import (
     BACKFILL_TAG,
@@ -32,9 +32,6 @@ from orchestration.tags import (
     CLI_SWEEP,
     CLI_SYNC,
     NIGHT_TAG,
-    PARTITION_TAG,
-    RANGE_END_TAG,
-    RANGE_START_TAG,
     TRIGGER_TAG,
     WORKSPACE_TAG,
 )
@@ -49,18 +46,8 @@ def _registry(defs: dg.Definitions) -> Registry:
     return resource.get()
 
 
-def _workspaces_of(run: dg.DagsterRun, keys: list[str]) -> list[str]:
-    """The workspace partitions an extraction run covers (its partition, or its range of `keys`)."""
-    if run.tags.get(PARTITION_TAG):
-        return [run.tags[PARTITION_TAG]]
-    start, end = run.tags.get(RANGE_START_TAG), run.tags.get(RANGE_END_TAG)
-    if start in keys and end in keys:
-        return keys[keys.index(start) : keys.index(end) + 1]
-    return []
-
-
 def _extracted(runs: CliRuns, run: dg.DagsterRun, keys: list[str], label: str) -> RunOutcome:
-    return extract_outcome(runs.instance, run, _workspaces_of(run, keys), label)
+    return extract_outcome(runs.instance, run, run_workspaces(run.tags, keys), label)
 
 
 def _batch_label(run: dg.DagsterRun) -> str:
@@ -68,7 +55,12 @@ def _batch_label(run: dg.DagsterRun) -> str:
 
 
 def sync_workspace(
-    defs: dg.Definitions, instance: dg.DagsterInstance, settings: Settings, workspace_id: str, window: Window | None
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    settings: Settings,
+    workspace_id: str,
+    window: Window | None,
+    verbose: bool = False,
 ) -> list[RunOutcome]:
     """Extract one workspace, then build the marts (so they reflect the sync when this returns).
 
@@ -82,7 +74,7 @@ def sync_workspace(
         why = f"workspace {workspace_id} is {ws.status.value}" + ("" if ws.meta.ad_accounts else " with no ad accounts")
         raise ValueError(f"{why}: nothing to sync")
     apply_partition_changes(instance, registry.list())
-    runs = CliRuns(defs, instance)
+    runs = CliRuns(defs, instance, verbose=verbose)
     outcomes: list[RunOutcome] = []
     if window is None:
         night = datetime.now(UTC).date().isoformat()
@@ -125,7 +117,11 @@ def _marts_outcome(runs: CliRuns, request: dg.RunRequest) -> RunOutcome:
 
 
 def run_nightly(
-    defs: dg.Definitions, instance: dg.DagsterInstance, settings: Settings, queue: bool | None = None
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    settings: Settings,
+    queue: bool | None = None,
+    verbose: bool = False,
 ) -> list[RunOutcome]:
     """What the schedule and the marts sensor do, now: the schedule's requests for tonight (one run per batch of
     extractable workspaces), then the marts sensor's request once they have all finished, whatever their outcome
@@ -138,7 +134,7 @@ def run_nightly(
     requests = nightly_run_requests(night, keys, workspaces, settings.nightly_batch_size, trigger=CLI_NIGHTLY)
     if not requests:
         return []
-    runs = CliRuns(defs, instance, queue=queue)
+    runs = CliRuns(defs, instance, queue=queue, verbose=verbose)
     finished = runs.run_all(requests)
     outcomes = [_extracted(runs, run, keys, _batch_label(run)) for run in finished]
     marts = marts_run_requests([run_info(r) for r in finished], keys, settings.restatement_days, trigger=CLI_NIGHTLY)
@@ -147,7 +143,7 @@ def run_nightly(
 
 
 def run_diagnostics_job(
-    defs: dg.Definitions, instance: dg.DagsterInstance, workspace_id: str, night: date
+    defs: dg.Definitions, instance: dg.DagsterInstance, workspace_id: str, night: date, verbose: bool = False
 ) -> RunOutcome:
     """Diagnostics of one workspace for `night`, over the marts as they are (no extraction, no dbt)."""
     apply_partition_changes(instance, _registry(defs).list())
@@ -156,26 +152,30 @@ def run_diagnostics_job(
         partition_key=workspace_id,
         tags={NIGHT_TAG: night.isoformat(), TRIGGER_TAG: CLI_DIAGNOSE, WORKSPACE_TAG: workspace_id},
     )
-    runs = CliRuns(defs, instance)
+    runs = CliRuns(defs, instance, verbose=verbose)
     return run_outcome(instance, runs.run(request), f"night {night}")
 
 
-def run_sweep(defs: dg.Definitions, instance: dg.DagsterInstance, config: dict) -> tuple[RunOutcome, dict]:
+def run_sweep(
+    defs: dg.Definitions, instance: dg.DagsterInstance, config: dict, verbose: bool = False
+) -> tuple[RunOutcome, dict]:
     """The retention sweep with `config` (SweepConfig); its outcome and its audit materialization's metadata."""
     request = dg.RunRequest(
         job_name=SWEEP_JOB,
         run_config={"ops": {"ops__retention_audit_log": {"config": config}}},
         tags={TRIGGER_TAG: CLI_SWEEP},
     )
-    runs = CliRuns(defs, instance)
+    runs = CliRuns(defs, instance, verbose=verbose)
     run = runs.run(request)
     return run_outcome(instance, run), materialization_metadata(instance, run.run_id, AUDIT_KEY)
 
 
-def run_export(defs: dg.Definitions, instance: dg.DagsterInstance, workspace_id: str, out: str) -> RunOutcome:
+def run_export(
+    defs: dg.Definitions, instance: dg.DagsterInstance, workspace_id: str, out: str, verbose: bool = False
+) -> RunOutcome:
     request = dg.RunRequest(
         job_name=EXPORT_JOB,
         run_config={"ops": {"export_workspace_op": {"config": {"workspace": workspace_id, "out": out}}}},
         tags={TRIGGER_TAG: CLI_EXPORT, WORKSPACE_TAG: workspace_id},
     )
-    return run_outcome(instance, CliRuns(defs, instance).run(request))
+    return run_outcome(instance, CliRuns(defs, instance, verbose=verbose).run(request))

@@ -45,13 +45,18 @@ def nightly_run_requests(
     ]
 
 
-def build_nightly_schedule(cron: str, batch_size: int) -> dg.ScheduleDefinition:
+def schedule_status(running: bool) -> dg.DefaultScheduleStatus:
+    """A schedule's state until someone changes it in the UI (SENTRUM_SCHEDULES_RUNNING)."""
+    return dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED
+
+
+def build_nightly_schedule(cron: str, batch_size: int, running: bool = False) -> dg.ScheduleDefinition:
     @dg.schedule(
         name="nightly",
         cron_schedule=cron,
         job=extract_job,
         execution_timezone="UTC",
-        default_status=dg.DefaultScheduleStatus.RUNNING,
+        default_status=schedule_status(running),
         description="Extracts every active workspace (restatement window, account timezones) in batches; the marts "
         "are built once when all batches have finished.",
     )

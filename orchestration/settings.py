@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     # The privacy promise is 30 days; the sweep runs daily and this check fails well before (README: erasure timeline).
     deletion_sla_days: int = Field(default=7, ge=1, le=30)
     sweep_cron: str = "0 4 * * *"
+    # Whether the nightly and sweep schedules run from the start: a deployment's image says yes; a laptop (`make ui`
+    # on the demo's state) leaves them off until someone turns them on in the UI.
+    schedules_running: bool = False
     # A workspace without a successful extraction for longer than this fails its freshness check.
     freshness_hours: int = Field(default=36, ge=1)
 

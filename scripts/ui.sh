@@ -18,7 +18,7 @@ mkdir -p "$DAGSTER_HOME"
 set -m  # own process groups, so a background job can be signalled as a whole
 "$UV" run --frozen --no-sync sentrum sandbox serve --port "$SANDBOX_PORT" &
 sandbox=$!
-"$UV" run --frozen --no-sync dagster dev -w workspace.yaml -h 127.0.0.1 -p "$UI_PORT" &
+"$UV" run --frozen --no-sync python -m orchestration.dagster_cli dev -w workspace.yaml -h 127.0.0.1 -p "$UI_PORT" &
 ui=$!
 stop() {
   trap - INT TERM EXIT
@@ -32,4 +32,8 @@ stop() {
 }
 trap stop INT TERM EXIT
 echo "Dagster UI: http://127.0.0.1:${UI_PORT}   Graph API sandbox: ${SENTRUM_META_GRAPH_URL}   (Ctrl-C stops both)"
+if [ "${SENTRUM_SCHEDULES_RUNNING:-false}" != "true" ]; then
+  echo "The nightly and daily_sweep schedules are off here: turn them on in the UI (Automation, then the schedule's"
+  echo "toggle), or start with SENTRUM_SCHEDULES_RUNNING=true make ui. The sensors (partitions, marts, backfills) run."
+fi
 wait "$ui"

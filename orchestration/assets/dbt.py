@@ -1,15 +1,18 @@
 """dbt models as Dagster assets (dagster-dbt). dbt runs once per run over all workspaces, never per workspace."""
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 import dagster as dg
+from dagster._record import replace as record_replace
 from dagster_dbt import DagsterDbtTranslator, dbt_assets
 from pydantic import field_validator
 
 from orchestration.dbt_project import SentrumDbtCliResource, dbt_run_path, require_manifest, sentrum_dbt_project
+from orchestration.progress import DBT_PROGRESS
 from orchestration.resources import RegistryResource, WarehouseResource
 from orchestration.settings import get_settings
 from warehouse.legacy_actions import fold_legacy_actions
@@ -22,7 +25,7 @@ dbt_project = sentrum_dbt_project(get_settings().dbt_dir)
 
 class SentrumDbtTranslator(DagsterDbtTranslator):
     """Keys mirror warehouse schemas: sources are the raw tables written by `meta_extract`, models are
-    `<layer>/<model>`; groups follow the dbt layer."""
+    `<layer>/<model>`; a group is its key's layer (catalog.py)."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -30,9 +33,31 @@ class SentrumDbtTranslator(DagsterDbtTranslator):
         layer = dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "models"
         return dg.AssetKey([layer, dbt_resource_props["name"]])
 
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        fqn = dbt_resource_props.get("fqn", [])
-        return f"dbt_{fqn[1]}" if len(fqn) > 2 else "dbt"
+    def get_asset_check_spec(
+        self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return record_replace(spec, description=dbt_test_description(manifest["nodes"][unique_id]))
+
+
+def dbt_test_description(node: Mapping[str, Any]) -> str:
+    """What a dbt test checks, for the UI: a generic test by its name and arguments, a singular one by the first
+    sentence of its opening `{#- ... #}` comment."""
+    meta = node.get("test_metadata")
+    if meta:
+        kwargs = meta.get("kwargs", {})
+        column = node.get("column_name") or kwargs.get("column_name") or ", ".join(kwargs.get("columns", []))
+        text = f"dbt test `{meta['name']}`" + (f" on {column}" if column else "")
+        if kwargs.get("values"):
+            text += ": one of " + ", ".join(str(v) for v in kwargs["values"])
+        return text
+    comment = re.match(r"\s*\{#-?(.*?)-?#\}", node.get("raw_code", ""), re.S)
+    if comment:
+        first = " ".join(comment.group(1).split()).split(". ")[0].rstrip(".")
+        return f"{first} (dbt test `{node['name']}`)."
+    return f"dbt test `{node['name']}` ({node.get('original_file_path', '')}): passes when it returns no rows."
 
 
 class MartsConfig(dg.Config):
@@ -64,8 +89,10 @@ def dbt_vars(config: MartsConfig, workspace_ids: list[str], default_window_days:
 
 
 def dbt_build_args(dbt_vars: Mapping[str, Any] | None = None, full_refresh: bool = False) -> list[str]:
-    """The dbt command of a run: one `build` over every workspace (models and their tests)."""
-    args = ["build"]
+    """The dbt command of a run: one `build` over every workspace (models and their tests). Without partial parsing:
+    each run's `--vars` (its window) differ from the last parse's, which makes dbt parse everything anyway, after a
+    notice ("Unable to do partial parsing") nobody can act on."""
+    args = ["build", "--no-partial-parse"]
     if full_refresh:
         args.append("--full-refresh")
     if dbt_vars:
@@ -89,7 +116,7 @@ def sentrum_dbt(
     # Workspaces whose data is kept (all but those being deleted) get a per-workspace access path.
     kept = [w.id for w in registry.get().list() if w.status is not WorkspaceStatus.deletion_requested]
     args = dbt_build_args(dbt_vars(config, kept, dbt.default_window_days), config.full_refresh)
-    target_path = dbt_run_path(dbt.runs_dir, context.run_id, reuse_from=dbt_project.target_path)
+    target_path = dbt_run_path(dbt.runs_dir, context.run_id)
     # Raw written before the action lists were nested (warehouse/legacy_actions.py): folded once, before staging
     # reads the new shape only. A no-op afterwards. Here because this step runs once a night, alone.
     with warehouse.open() as wh:
@@ -97,9 +124,43 @@ def sentrum_dbt(
     if folded:
         context.log.info(f"folded the old action rows into {folded} insights rows; raw.meta_insights_actions dropped")
     # The warehouse session (on DuckDB: the writer's lock) lasts as long as dbt runs; profiles.yml reads `env`.
+    # dbt's events are held until it has finished: a table's row count is read then, through the warehouse
+    # (dagster-dbt's `fetch_row_counts()` reads while dbt runs, which DuckDB's one-writer lock refuses).
+    events: list[Any] = []
+    failure: Exception | None = None
     with warehouse.dbt_env() as env:
         invocation = dbt.cli_with_env(args, env, context=context, target_path=target_path)
-        yield from invocation.stream()
+        try:
+            for event in invocation.stream():
+                events.append(event)
+                context.log.debug(f"{DBT_PROGRESS} {len(events)}: {_node_name(event)}")
+        except Exception as exc:  # what succeeded before dbt failed is still reported, then the failure
+            failure = exc
+    with warehouse.open() as wh:
+        yield from (with_row_count(context, wh, e) for e in events)
+    if failure is not None:
+        raise failure
+
+
+ROW_COUNTED = ("table", "incremental")  # views are not counted: that would run their whole query
+
+
+def _node_name(event: Any) -> str:
+    if isinstance(event, dg.Output):
+        return event.output_name
+    return getattr(getattr(event, "asset_key", None), "to_user_string", lambda: type(event).__name__)()
+
+
+def with_row_count(context: dg.AssetExecutionContext, wh: Any, event: Any) -> Any:
+    """A model's output with `dagster/row_count` when it is a table (the UI's row count per materialization)."""
+    if not isinstance(event, dg.Output):
+        return event
+    key = context.asset_key_for_output(event.output_name)
+    spec = context.assets_def.specs_by_key[key]
+    if spec.metadata.get("dagster-dbt/materialization_type") not in ROW_COUNTED:
+        return event
+    [row] = wh.query(f"select count(*) as n from {wh.table_ref(*key.path)}")
+    return event.with_metadata({**event.metadata, "dagster/row_count": dg.MetadataValue.int(int(row["n"]))})
 
 
 defs = dg.Definitions(assets=[sentrum_dbt])

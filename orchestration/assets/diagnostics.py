@@ -70,7 +70,6 @@ def _night_rows(wh: Any, workspace_id: str, night: date) -> list[dict[str, Any]]
     partitions_def=workspaces_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     output_required=False,  # materialized per workspace partition, by events
-    group_name="diagnostics",
     kinds={"python", "openai", "anthropic"},
     description="Findings a media buyer would act on (deterministic detectors over the marts), each with a chart of "
     "its series, narrated offline or by OpenAI / Anthropic (structured output, aggregates only); one set per "

@@ -25,6 +25,7 @@ from orchestration.resources import (
     WarehouseSink,
 )
 from secret_store import SecretNotFound, SecretStoreError
+from warehouse import MANIFEST
 from workspaces import Workspace
 from workspaces.health import describe_token, record_health
 
@@ -100,7 +101,6 @@ def _specs() -> list[dg.AssetSpec]:
     specs = [
         dg.AssetSpec(
             key,
-            group_name="meta_raw",
             description=f"Raw `{name}` rows from the Meta Marketing API (append-only, batch manifest).",
             kinds={"python"},
             skippable=True,  # materialized per workspace partition, only for workspaces that landed
@@ -110,7 +110,6 @@ def _specs() -> list[dg.AssetSpec]:
     specs.append(
         dg.AssetSpec(
             HEALTH_KEY,
-            group_name="ops",
             description="One row per workspace: last attempt and success, last error class, rows, reconnect needed.",
             kinds={"python"},
             skippable=True,
@@ -217,8 +216,17 @@ def meta_extract(
     yield from ()
 
 
+def raw_row_counts(r: WorkspaceResult) -> dict[str, int]:
+    """Rows the workspace's extraction wrote to each raw table (the batch manifest: one row per committed batch)."""
+    counts = {name: r.rows.get(name, 0) for name in RAW_KEYS}
+    counts[MANIFEST.name] = sum(a.batches for a in r.accounts)
+    return counts
+
+
 def _report(context: dg.AssetExecutionContext, r: WorkspaceResult, health: dict) -> None:
-    """Per-partition events: materializations for a workspace that landed, an observation for one that did not."""
+    """Per-partition events: materializations for a workspace that landed, an observation for one that did not.
+    Each raw table carries its own row count; the extraction's figures (calls, throttling, time) are the
+    workspace's, on its `workspace_health` materialization."""
     common = {
         "accounts": [a.account_id for a in r.accounts],
         "api_calls": r.api_calls,
@@ -233,14 +241,20 @@ def _report(context: dg.AssetExecutionContext, r: WorkspaceResult, health: dict)
         # raw.meta_extraction_errors, and the days keep their previous data.
         context.log.warning(f"{r.workspace_id}: {len(r.failed_slices)} slice(s) unreadable, see meta_extraction_errors")
     if r.ok:
-        for name, key in RAW_KEYS.items():
+        for name, rows in raw_row_counts(r).items():
             context.log_event(
                 dg.AssetMaterialization(
-                    asset_key=key, partition=r.workspace_id, metadata={"rows": r.rows.get(name, 0), **common}
+                    asset_key=RAW_KEYS[name],
+                    partition=r.workspace_id,
+                    metadata={"dagster/row_count": dg.MetadataValue.int(rows)},
                 )
             )
         context.log_event(
-            dg.AssetMaterialization(asset_key=HEALTH_KEY, partition=r.workspace_id, metadata={"status": "ok"})
+            dg.AssetMaterialization(
+                asset_key=HEALTH_KEY,
+                partition=r.workspace_id,
+                metadata={"status": "ok", "dagster/row_count": dg.MetadataValue.int(1), **common},
+            )
         )
         return
     flag = " (reconnect needed)" if r.reconnect_needed else ""

@@ -14,6 +14,7 @@ from orchestration.asset_keys import AUDIT_KEY
 from orchestration.history import scrub_workspace_history, workspace_markers
 from orchestration.partitions import WORKSPACES
 from orchestration.resources import RegistryResource, RetentionPaths, SecretStoreResource, WarehouseResource
+from orchestration.schedules import schedule_status
 from retention import (
     AUDIT_LOG,
     ExportRefused,
@@ -56,7 +57,6 @@ class ExportConfig(dg.Config):
 
 @dg.asset(
     key=AUDIT_KEY,
-    group_name="ops",
     kinds={"python"},
     description="Deletion sweep: every row of each workspace whose deletion was requested, in every table with a "
     "workspace_id column (from the catalog), its access schema, token, exports, partition and Dagster history; the "
@@ -181,7 +181,7 @@ retention_job = dg.define_asset_job(
 )
 
 
-def build_retention_defs(sla_days: int, cron: str) -> dg.Definitions:
+def build_retention_defs(sla_days: int, cron: str, schedule_running: bool = False) -> dg.Definitions:
     return dg.Definitions(
         assets=[retention_sweep],
         asset_checks=[build_deletion_check(sla_days)],
@@ -192,7 +192,9 @@ def build_retention_defs(sla_days: int, cron: str) -> dg.Definitions:
                 job=retention_job,
                 cron_schedule=cron,
                 execution_timezone="UTC",
-                default_status=dg.DefaultScheduleStatus.RUNNING,
+                default_status=schedule_status(schedule_running),
+                description="Sweeps every workspace whose deletion was requested: its rows, files, token and Dagster "
+                "history, verified and recorded in ops.retention_audit_log.",
             )
         ],
     )

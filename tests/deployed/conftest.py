@@ -15,6 +15,7 @@ import dagster as dg
 import pytest
 
 from graph_sandbox import SandboxServer, Scenario
+from tests.deployed.deploy_files import image_env
 from tests.deployed.night import HELD_ACCOUNT, AccountGate, Night, run_night
 from tests.deployed.postgres import PostgresServer, start_postgres
 from tests.deployed.stack import make_stack
@@ -72,6 +73,8 @@ def deployed(postgres, sandbox, gate, tmp_path_factory) -> Iterator[tuple[Night,
         SENTRUM_NIGHTLY_BATCH_SIZE="1",
         # accounts one after the other, so a run can be killed with one account committed and one in flight
         SENTRUM_EXTRACT_CONCURRENCY="1",
+        # the image's: a deployment's schedules run from the start (a laptop's stay off)
+        SENTRUM_SCHEDULES_RUNNING=image_env()["SENTRUM_SCHEDULES_RUNNING"],
     )
     _register(env, sandbox)
     stack = make_stack(base, env)

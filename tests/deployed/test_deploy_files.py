@@ -252,3 +252,15 @@ def test_helm_code_server_is_the_image_command():
     args = deployment["dagsterApiGrpcArgs"]
     assert (option(args, "-m"), option(args, "-a")) == (option(command, "-m"), option(command, "-a"))
     assert str(deployment["port"]) == option(command, "-p", "--port")
+
+
+def test_the_image_runs_the_schedules_a_laptop_does_not(monkeypatch):
+    from orchestration.schedules import schedule_status
+    from orchestration.settings import Settings
+
+    # the image's environment, read as the code server reads it: every deployment (Compose, Helm) uses the image
+    for name in [n for n in os.environ if n.startswith("SENTRUM_")]:
+        monkeypatch.delenv(name)
+    assert schedule_status(Settings().schedules_running) == dg.DefaultScheduleStatus.STOPPED
+    monkeypatch.setenv("SENTRUM_SCHEDULES_RUNNING", image_env()["SENTRUM_SCHEDULES_RUNNING"])
+    assert schedule_status(Settings().schedules_running) == dg.DefaultScheduleStatus.RUNNING

@@ -117,9 +117,10 @@ def test_graph_snapshot(defs):
 def test_dbt_build_args():
     from orchestration.assets.dbt import MartsConfig, dbt_build_args, dbt_vars
 
-    assert dbt_build_args() == ["build"]
+    assert dbt_build_args() == ["build", "--no-partial-parse"]
     assert dbt_build_args({"b": "2", "a": "1"}, full_refresh=True) == [
         "build",
+        "--no-partial-parse",
         "--full-refresh",
         "--vars",
         '{"a": "1", "b": "2"}',
