@@ -77,6 +77,9 @@ def deployed(postgres, sandbox, gate, tmp_path_factory) -> Iterator[tuple[Night,
         SENTRUM_SCHEDULES_RUNNING=image_env()["SENTRUM_SCHEDULES_RUNNING"],
     )
     _register(env, sandbox)
+    # what the image does when it is built: dbt's manifest under SENTRUM_HOME, read when the code server loads
+    prepared = subprocess.run([SENTRUM, "dbt-prepare"], env=env, capture_output=True, text=True, timeout=600)
+    assert prepared.returncode == 0, prepared.stderr[-2000:]
     stack = make_stack(base, env)
     began = time.monotonic()
     # The test process reads the same instance (Postgres) and the same workspace file, with the same variables.
