@@ -67,3 +67,23 @@ class SpyClient:
 
 def pytest_sessionfinish(session, exitstatus) -> None:
     bq_emulator.stop()
+
+
+def make_warehouse(emulator, tag: str, **kwargs: Any):
+    """A BigQueryWarehouse on the emulator through a SpyClient, raw tables created, with the tests' short retries;
+    `prefix` overrides the dataset prefix (else a fresh one starting with `tag`)."""
+    from warehouse.bigquery_backend import BigQueryWarehouse
+
+    spy = SpyClient(emulator.client())
+    wh = BigQueryWarehouse(
+        spy,
+        dataset_prefix=kwargs.pop("prefix", bq_emulator.unique_prefix(tag)),
+        location="US",
+        retry=bq_emulator.TEST_RETRY,
+        job_retry=bq_emulator.TEST_JOB_RETRY,
+        api_timeout_s=30,
+        job_timeout_s=60,
+        **kwargs,
+    )
+    wh.ensure_raw()
+    return wh, spy

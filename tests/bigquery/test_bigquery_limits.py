@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bigquery.conftest import SpyClient
+from tests.bigquery.conftest import SpyClient, make_warehouse
 from tests.support import bq_emulator
 from warehouse import BatchKey, TableInfo, WarehouseError
 from warehouse.bigquery_backend import BigQueryWarehouse
@@ -34,19 +34,7 @@ FIVE_LAYERS = ("raw", "staging", "intermediate", "marts", "ops")
 
 
 def make(emulator, **kwargs) -> tuple[BigQueryWarehouse, SpyClient]:
-    spy = SpyClient(emulator.client())
-    wh = BigQueryWarehouse(
-        spy,
-        dataset_prefix=kwargs.pop("prefix", bq_emulator.unique_prefix("lim")),
-        location="US",
-        retry=bq_emulator.TEST_RETRY,
-        job_retry=bq_emulator.TEST_JOB_RETRY,
-        api_timeout_s=30,
-        job_timeout_s=60,
-        **kwargs,
-    )
-    wh.ensure_raw()
-    return wh, spy
+    return make_warehouse(emulator, "lim", **kwargs)
 
 
 def _referenced(sql: str) -> list[str]:

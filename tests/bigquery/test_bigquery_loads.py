@@ -16,7 +16,7 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
-from tests.bigquery.conftest import SpyClient
+from tests.bigquery.conftest import SpyClient, make_warehouse
 from tests.support import bq_emulator
 from warehouse import BatchKey, WarehouseError
 from warehouse.bigquery_backend import BigQueryWarehouse, label_value, query_parameter
@@ -29,19 +29,7 @@ D1, D2 = date(2026, 11, 1), date(2026, 11, 2)
 
 
 def make(emulator, **kwargs) -> tuple[BigQueryWarehouse, SpyClient]:
-    spy = SpyClient(emulator.client())
-    wh = BigQueryWarehouse(
-        spy,
-        dataset_prefix=kwargs.pop("prefix", bq_emulator.unique_prefix("bq")),
-        location="US",
-        retry=bq_emulator.TEST_RETRY,
-        job_retry=bq_emulator.TEST_JOB_RETRY,
-        api_timeout_s=30,
-        job_timeout_s=60,
-        **kwargs,
-    )
-    wh.ensure_raw()
-    return wh, spy
+    return make_warehouse(emulator, "bq", **kwargs)
 
 
 ACTIONS = [{"action_type": "link_click", "actions_value": Decimal(3), "actions_7d_click": Decimal(4)}]

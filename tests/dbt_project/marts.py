@@ -17,6 +17,8 @@ FACTS = {
         for report, cells in BREAKDOWNS.items()
     },
 }
+# The incremental facts (every fct_ model): rebuilt per window, compared between full and incremental builds.
+INCREMENTAL_FACTS = [*FACTS, "fct_ad_actions_daily"]
 METRICS = [
     "account_currency",
     "spend",

@@ -21,19 +21,9 @@ import pytest
 import sqlglot
 
 from tests.dbt_project.helpers import failed, vars_arg
+from tests.dbt_project.marts import INCREMENTAL_FACTS
 from warehouse import ALL_TABLES
 
-FACTS = [
-    "fct_account_insights_daily",
-    "fct_campaign_insights_daily",
-    "fct_adset_insights_daily",
-    "fct_ad_insights_daily",
-    "fct_ad_insights_daily_by_age_gender",
-    "fct_ad_insights_daily_by_country",
-    "fct_ad_insights_daily_by_placement",
-    "fct_ad_insights_daily_by_device",
-    "fct_ad_actions_daily",
-]
 DIMS = ["dim_ad_accounts", "dim_campaigns", "dim_adsets", "dim_ads", "dim_creatives", "dim_budget_history"]
 
 
@@ -67,7 +57,7 @@ class FakeBigQuery(BaseHTTPRequestHandler):
                     200,
                     {"kind": "bigquery#table", "tableReference": ref, "type": "TABLE", "schema": {"fields": fields}},
                 )
-            if dataset == "sentrum_marts" and table in FACTS:
+            if dataset == "sentrum_marts" and table in INCREMENTAL_FACTS:
                 return self._reply(
                     200, {"kind": "bigquery#table", "tableReference": ref, "type": "TABLE", "schema": {"fields": []}}
                 )
@@ -99,7 +89,7 @@ def test_parse_for_bigquery_needs_no_credentials(rendered):
     assert nodes["stg_meta__insights"]["schema"] == "sentrum_staging"
     assert nodes["int_meta__insights_daily"]["schema"] == "sentrum_intermediate"
     assert {s["schema"] for s in manifest["sources"].values()} == {"sentrum_raw"}
-    for fact in FACTS:
+    for fact in INCREMENTAL_FACTS:
         config = nodes[fact]["config"]
         assert config["materialized"] == "incremental", fact
         assert config["incremental_strategy"] == "insert_overwrite", fact
@@ -128,7 +118,7 @@ def test_compiles_for_bigquery(rendered):
     assert "unnest(generate_date_array(batches.date_start, batches.date_end))" in insights
     assert "cast(creative_id as string) as creative_id" in compiled["stg_meta__ad_creatives"]
     assert "cast(error_code as int64) as error_code" in compiled["stg_meta__extraction_errors"]
-    for fact in FACTS:
+    for fact in INCREMENTAL_FACTS:
         sql = compiled[fact]
         assert "safe_divide(" in sql or fact == "fct_ad_actions_daily", fact
         # incremental form with the default window, relative to BigQuery's current_date() (see fact_window_filter)
@@ -168,7 +158,7 @@ def test_access_layer_renders_for_bigquery(rendered):
     # dataset names allow [A-Za-z0-9_] only: `_` is doubled and `-` becomes `_h`, so acme-eu and acme_eu differ
     assert datasets == {"sentrum_ws_acme", "sentrum_ws_acme_heu", "sentrum_ws_acme__eu"}
     views = [s for s in statements if s.startswith("create or replace view")]
-    assert len(views) == 3 * (len(FACTS) + len(DIMS))
+    assert len(views) == 3 * (len(INCREMENTAL_FACTS) + len(DIMS))
     assert (
         "create or replace view `test-project`.`sentrum_ws_acme_heu`.`fct_ad_insights_daily` as\n"
         "select * from `test-project`.`sentrum_marts`.`fct_ad_insights_daily`\n"

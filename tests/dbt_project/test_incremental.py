@@ -17,22 +17,12 @@ from typing import Any
 import pytest
 
 from tests.dbt_project.helpers import failed, q
+from tests.dbt_project.marts import INCREMENTAL_FACTS
 from tests.dbt_project.raw_data import ALL_REPORTS, RawWriter, ad_day, derive, generated_days
 from tests.dbt_project.scenario import ACME_103_ADS, D1, D2, D3, INITECH_ADS, acme_101_pull_b
 from warehouse import DuckDBWarehouse
 
 WINDOW = (D2, D3)
-FACTS = [
-    "fct_account_insights_daily",
-    "fct_campaign_insights_daily",
-    "fct_adset_insights_daily",
-    "fct_ad_insights_daily",
-    "fct_ad_insights_daily_by_age_gender",
-    "fct_ad_insights_daily_by_country",
-    "fct_ad_insights_daily_by_placement",
-    "fct_ad_insights_daily_by_device",
-    "fct_ad_actions_daily",
-]
 
 
 def change_raw(db) -> None:
@@ -82,7 +72,7 @@ IN_WINDOW = f"date_day between date '{WINDOW[0]}' and date '{WINDOW[1]}'"
 OUTSIDE = f"not ({IN_WINDOW})"
 
 
-@pytest.mark.parametrize("fact", FACTS)
+@pytest.mark.parametrize("fact", INCREMENTAL_FACTS)
 def test_window_equals_full_refresh_and_outside_is_untouched(runs, fact):
     inside_inc = rows(runs["inc"], fact, IN_WINDOW)
     assert inside_inc == rows(runs["full"], fact, IN_WINDOW)
@@ -105,7 +95,7 @@ def test_restated_rows_are_replaced_and_dates_restated_to_nothing_are_emptied(ru
     assert ("globex", "act_201", "ad_201", D2) not in inc  # the date restated to nothing lost its old rows
     assert inc[("globex", "act_201", "ad_201", D1)] == Decimal("1500")
     assert inc[("acme", "act_101", "ad_1", D1)] == Decimal("10.00")  # outside the window: as built before
-    for fact in FACTS:
+    for fact in INCREMENTAL_FACTS:
         left = q(
             runs["inc"],
             f"select count(*) as n from marts.{fact} where workspace_id = 'globex' and account_id = 'act_201' "
@@ -146,7 +136,7 @@ def test_incremental_run_tests_only_the_window_and_passes(runs):
         for r in runs["inc_results"]["results"]
         if r["unique_id"].startswith("model.")
     }
-    for fact in FACTS:
+    for fact in INCREMENTAL_FACTS:
         assert f"date_day between date '{WINDOW[0]}' and date '{WINDOW[1]}'" in compiled[fact], fact
 
 
