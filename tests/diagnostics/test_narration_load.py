@@ -62,9 +62,12 @@ def test_a_thousand_workspaces_against_a_hanging_provider_cost_a_few_timeouts_no
     for o in outcomes:
         code = (o.fallback_reason or "").split(":", 1)[0]
         codes[code] = codes.get(code, 0) + 1
-    # the hung provider cost at most two rounds of the workers' timeouts, whatever the number of workspaces
-    assert sent <= 2 * concurrency
-    assert codes["timeout"] == sent and codes["provider_unavailable"] == 2000 - sent
+    # the hung provider cost at most two rounds of the workers' timeouts, whatever the number of workspaces. A request
+    # the client gave up on before the stub had read it counts as a timeout but not as sent (seen on a loaded machine),
+    # so the stub's count is a lower bound of the timeouts, not their exact number.
+    timeouts = codes.get("timeout", 0)
+    assert 1 <= sent <= timeouts <= 2 * concurrency
+    assert codes["provider_unavailable"] == 2000 - timeouts
 
 
 def test_narration_runs_exactly_concurrency_workspaces_at_once():
