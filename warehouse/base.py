@@ -131,6 +131,11 @@ class Warehouse(Protocol):
         """Every table and view of every layer that has `column`, from the catalog (not a hand-kept list)."""
         ...
 
+    def columns(self, schema: str, table: str) -> list[tuple[str, str]]:
+        """(name, SQL type) of each column of a table or view of layer `schema`, in the table's order, from the
+        warehouse's own catalog (what dbt built, not what a YAML file says); [] when there is no such table."""
+        ...
+
     def count_rows(self, table: TableInfo, workspace_id: str) -> int:
         """Rows of `table` (table or view) that belong to `workspace_id`."""
         ...

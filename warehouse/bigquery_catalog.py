@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from google.api_core import exceptions as gexc
+from google.cloud import bigquery
 
 from warehouse.access import access_schema_name
 from warehouse.base import TableInfo, WarehouseError
@@ -82,6 +83,17 @@ class BigQueryCatalog(BigQueryCore):
                 raise WarehouseError(f"the catalog holds a name this code cannot address safely: {exc}") from exc
         return out
 
+    def columns(self, schema: str, table: str) -> list[tuple[str, str]]:
+        """From the table's resource (tables.get), which carries nested fields; INFORMATION_SCHEMA would cost a
+        query job per table."""
+        table_id = f"{self.project}.{self.dataset_id(schema)}.{check_identifier(table, 'table name')}"
+        with self._api(f"table {table_id}"):
+            try:
+                found = self.client.get_table(table_id, retry=self.retry, timeout=self.api_timeout_s)
+            except gexc.NotFound:
+                return []
+        return [(f.name, sql_type(f)) for f in found.schema]
+
     def count_rows(self, table: TableInfo, workspace_id: str) -> int:
         ref = self.table_ref(table.schema, table.name)
         rows = self.query(
@@ -123,3 +135,15 @@ class BigQueryCatalog(BigQueryCore):
         """Nothing to rewrite: BigQuery keeps deleted rows for the datasets' time-travel window (48 hours, set on
         every dataset), then 7 days of fail-safe, then they are gone (README, "Privacy")."""
         return False
+
+
+# The legacy type names the API returns, as standard SQL names them (what an analyst types in a query).
+_STANDARD_SQL = {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL", "RECORD": "STRUCT"}
+
+
+def sql_type(field: bigquery.SchemaField) -> str:
+    """A field's standard SQL type: `ARRAY<STRUCT<action_type STRING, value NUMERIC>>` for a repeated record."""
+    base = _STANDARD_SQL.get(field.field_type, field.field_type)
+    if base == "STRUCT":
+        base = "STRUCT<" + ", ".join(f"{f.name} {sql_type(f)}" for f in field.fields) + ">"
+    return f"ARRAY<{base}>" if field.mode == "REPEATED" else base

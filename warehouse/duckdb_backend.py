@@ -375,6 +375,15 @@ class DuckDBWarehouse:
                 raise WarehouseError(f"the catalog holds a name this code cannot address safely: {exc}") from exc
         return out
 
+    def columns(self, schema: str, table: str) -> list[tuple[str, str]]:
+        rows = self.query(
+            "select column_name, data_type from information_schema.columns "
+            "where table_catalog = current_database() and table_schema = @schema and table_name = @table "
+            "order by ordinal_position",
+            {"schema": check_identifier(schema, "schema name"), "table": check_identifier(table, "table name")},
+        )
+        return [(r["column_name"], r["data_type"]) for r in rows]
+
     def count_rows(self, table: TableInfo, workspace_id: str) -> int:
         ref = self.table_ref(table.schema, table.name)
         rows = self.query(f"select count(*) as n from {ref} where workspace_id = @ws", {"ws": workspace_id})

@@ -124,8 +124,9 @@ def sentrum_dbt(
     if folded:
         context.log.info(f"folded the old action rows into {folded} insights rows; raw.meta_insights_actions dropped")
     # The warehouse session (on DuckDB: the writer's lock) lasts as long as dbt runs; profiles.yml reads `env`.
-    # dbt's events are held until it has finished: a table's row count is read then, through the warehouse
-    # (dagster-dbt's `fetch_row_counts()` reads while dbt runs, which DuckDB's one-writer lock refuses).
+    # dbt's events are held until it has finished: a table's columns and row count are read then, through the
+    # warehouse (dagster-dbt's `fetch_row_counts()`/`fetch_column_metadata()` read while dbt runs, which DuckDB's
+    # one-writer lock refuses).
     events: list[Any] = []
     failure: Exception | None = None
     with warehouse.dbt_env() as env:
@@ -137,7 +138,7 @@ def sentrum_dbt(
         except Exception as exc:  # what succeeded before dbt failed is still reported, then the failure
             failure = exc
     with warehouse.open() as wh:
-        yield from (with_row_count(context, wh, e) for e in events)
+        yield from (with_table_metadata(context, wh, e) for e in events)
     if failure is not None:
         raise failure
 
@@ -151,16 +152,35 @@ def _node_name(event: Any) -> str:
     return getattr(getattr(event, "asset_key", None), "to_user_string", lambda: type(event).__name__)()
 
 
-def with_row_count(context: dg.AssetExecutionContext, wh: Any, event: Any) -> Any:
-    """A model's output with `dagster/row_count` when it is a table (the UI's row count per materialization)."""
+def with_table_metadata(context: dg.AssetExecutionContext, wh: Any, event: Any) -> Any:
+    """A model's output with what the UI shows of a table: its columns with their types as the warehouse built them
+    (`dagster/column_schema`; the project's YAML gives names and descriptions, not types) and, for a table, its row
+    count (`dagster/row_count`)."""
     if not isinstance(event, dg.Output):
         return event
     key = context.asset_key_for_output(event.output_name)
     spec = context.assets_def.specs_by_key[key]
-    if spec.metadata.get("dagster-dbt/materialization_type") not in ROW_COUNTED:
-        return event
-    [row] = wh.query(f"select count(*) as n from {wh.table_ref(*key.path)}")
-    return event.with_metadata({**event.metadata, "dagster/row_count": dg.MetadataValue.int(int(row["n"]))})
+    metadata = dict(event.metadata)
+    built = wh.columns(*key.path)
+    if built:
+        metadata["dagster/column_schema"] = dg.MetadataValue.table_schema(
+            typed_schema(built, spec.metadata.get("dagster/column_schema"))
+        )
+    if spec.metadata.get("dagster-dbt/materialization_type") in ROW_COUNTED:
+        [row] = wh.query(f"select count(*) as n from {wh.table_ref(*key.path)}")
+        metadata["dagster/row_count"] = dg.MetadataValue.int(int(row["n"]))
+    return event.with_metadata(metadata)
+
+
+def typed_schema(built: list[tuple[str, str]], declared: dg.TableSchema | None) -> dg.TableSchema:
+    """The built columns, in the warehouse's order, with their types and the descriptions the project declares."""
+    described = {c.name.lower(): c.description for c in (declared.columns if declared else ())}
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name=name, type=kind.lower(), description=described.get(name.lower()))
+            for name, kind in built
+        ]
+    )
 
 
 defs = dg.Definitions(assets=[sentrum_dbt])

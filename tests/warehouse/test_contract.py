@@ -455,3 +455,15 @@ def test_ensure_table_adds_a_record_list_column(wh):
     flat = "cross join unnest(t.items) as i" if "`" in ref else ", unnest(t.items) as u(i)"
     assert wh.query(f"select t.n, t.items from {ref} as t") in ([{"n": 1, "items": None}], [{"n": 1, "items": []}])
     assert wh.query(f"select count(i.action_type) as n from {ref} as t {flat}") == [{"n": 0}]
+
+
+def test_columns_come_from_the_catalog_in_table_order_with_their_types(wh):
+    table = RAW_TABLES["meta_insights"]
+    cols = wh.columns("raw", table.name)
+    assert [name for name, _ in cols] == table.column_names
+    types = dict(cols)
+    assert types["date_day"] == "DATE"
+    assert types["spend"].startswith(("DECIMAL", "NUMERIC", "BIGNUMERIC"))
+    # the nested action lists keep their shape and field names (DuckDB `STRUCT(...)[]`, BigQuery `ARRAY<STRUCT<...>>`)
+    assert "STRUCT" in types["actions"] and "action_type" in types["actions"]
+    assert wh.columns("raw", "no_such_table") == []
