@@ -8,7 +8,6 @@ A mart missing from the catalog yields no data for the detectors that need it (r
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -26,18 +25,11 @@ from diagnostics.mart_types import (
     Sums,
 )
 from diagnostics.marts_state import (
-    DIM_ACCOUNTS,
     DIM_ADS,
-    DIM_ADSETS,
-    DIM_BUDGET_HISTORY,
-    DIM_CAMPAIGNS,
     read_account_dims,
     read_budgets,
     read_dims,
 )
-from warehouse import WarehouseError
-
-log = logging.getLogger(__name__)
 
 MARTS = "marts"
 FCT_AD = "fct_ad_insights_daily"
@@ -52,37 +44,6 @@ BREAKDOWN_MARTS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-ALL_MARTS = (
-    FCT_AD,
-    FCT_ADSET,
-    FCT_CAMPAIGN,
-    DIM_ACCOUNTS,
-    DIM_CAMPAIGNS,
-    DIM_ADSETS,
-    DIM_ADS,
-    DIM_BUDGET_HISTORY,
-    *(table for table, _ in BREAKDOWN_MARTS.values()),
-)
-
-
-def _missing_table(exc: BaseException) -> bool:
-    """A warehouse error that means "this table does not exist": DuckDB's catalog error, BigQuery's 404. The
-    backends chain the driver's exception as the cause; the message is the fallback."""
-    cause = exc.__cause__
-    if cause is not None and type(cause).__name__ in ("CatalogException", "NotFound"):
-        return True
-    text = str(exc).lower()
-    return "does not exist" in text or "not found: table" in text
-
-
-def _missing_column(exc: BaseException) -> bool:
-    cause = exc.__cause__
-    if cause is not None and type(cause).__name__ == "BinderException":
-        return True
-    text = str(exc).lower()
-    return "unrecognized name" in text or ("column" in text and ("not found" in text or "does not exist" in text))
-
-
 class QueryWarehouse(Protocol):
     """The part of `warehouse.base.Warehouse` the readers use."""
 
@@ -92,7 +53,7 @@ class QueryWarehouse(Protocol):
 
     def table_ref(self, schema: str, table: str) -> str: ...
 
-    def tables_with_column(self, column: str) -> list[Any]: ...
+    def columns(self, schema: str, table: str) -> list[tuple[str, str]]: ...
 
 
 def _num(value: Any) -> float:
@@ -140,58 +101,50 @@ def _sums(row: Mapping[str, Any], window: str, metrics: Iterable[str] = ADDITIVE
     return Sums(**{m: _num(row.get(f"{window}__{m}")) for m in metrics})
 
 
+class MartColumns:
+    """Which marts exist and their columns, read from the warehouse once per table and shared by every workspace of
+    a run (the marts do not change while diagnostics read them). One lookup per table, never a walk of the whole
+    catalog: the catalog grows with the per-workspace access views, so a walk per workspace costs O(workspaces²)."""
+
+    def __init__(self, warehouse: QueryWarehouse) -> None:
+        self.wh = warehouse
+        self._of: dict[str, frozenset[str]] = {}
+
+    def of(self, table: str) -> frozenset[str]:
+        if table not in self._of:
+            self._of[table] = frozenset(name for name, _ in self.wh.columns(MARTS, table))
+        return self._of[table]
+
+
 class MartReader:
-    def __init__(self, warehouse: QueryWarehouse, workspace_id: str, config: DiagnosticsConfig) -> None:
+    def __init__(
+        self,
+        warehouse: QueryWarehouse,
+        workspace_id: str,
+        config: DiagnosticsConfig,
+        columns: MartColumns | None = None,
+    ) -> None:
         self.wh = warehouse
         self.ws = workspace_id
         self.config = config
-        self._present: set[str] | None = None
-        self._columns: dict[tuple[str, str], bool] = {}
+        self.columns = columns or MartColumns(warehouse)
 
     def ref(self, table: str) -> str:
         return self.wh.table_ref(MARTS, table)
 
     def present(self, table: str) -> bool:
-        if self._present is None:
-            # From the catalog, once: which marts exist right now (a new mart may not be built yet).
-            try:
-                self._present = {t.name for t in self.wh.tables_with_column("workspace_id") if t.schema == MARTS}
-            except WarehouseError as exc:
-                # The catalog walk refuses the whole warehouse when any schema has a name it cannot address (e.g.
-                # a per-workspace access schema `ws_<id>` with a hyphen). That says nothing about the marts: ask them.
-                log.warning("diagnostics: catalog unreadable (%s); probing the marts one by one", exc)
-                self._present = {t for t in ALL_MARTS if self._probe(t)}
-        return table in self._present
+        """Whether the mart exists right now (a new mart may not be built yet)."""
+        return bool(self.columns.of(table))
 
     def has_column(self, table: str, column: str) -> bool:
         """Whether mart `table` has `column` (a field the extraction may not provide yet: the detectors that need it
-        then stay silent). From the catalog, or by probing when the catalog walk is refused."""
-        key = (table, column)
-        if key not in self._columns:
-            if not self.present(table):
-                self._columns[key] = False
-            else:
-                try:
-                    found = {t.name for t in self.wh.tables_with_column(column) if t.schema == MARTS}
-                    self._columns[key] = table in found
-                except WarehouseError:
-                    self._columns[key] = self._probe(table, column)
-        return self._columns[key]
+        then stay silent)."""
+        return column in self.columns.of(table)
 
     def select_columns(self, table: str, columns: Iterable[str], alias: str = "") -> str:
         """`alias.col` for the columns `table` has, `null as col` for those it lacks."""
         prefix = f"{alias}." if alias else ""
         return ", ".join(f"{prefix}{c}" if self.has_column(table, c) else f"null as {c}" for c in columns)
-
-    def _probe(self, table: str, column: str = "workspace_id") -> bool:
-        """Whether a mart exists, by selecting nothing from it; errors other than "no such table" propagate."""
-        try:
-            self.query(f"select {column} from {self.ref(table)} where workspace_id = @ws and false", {})
-        except WarehouseError as exc:
-            if _missing_table(exc) or (column != "workspace_id" and _missing_column(exc)):
-                return False
-            raise
-        return True
 
     def query(self, sql: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         return self.wh.query(sql, {"ws": self.ws, **params}, labels={"sentrum_component": "diagnostics"})

@@ -15,7 +15,7 @@ from diagnostics.config import DiagnosticsConfig
 from diagnostics.detectors import run_detectors
 from diagnostics.findings import Finding
 from diagnostics.mart_types import MartData
-from diagnostics.marts import FCT_AD, MartReader
+from diagnostics.marts import FCT_AD, MartColumns, MartReader
 from diagnostics.narrators import NarrationOutcome, Narrator
 from diagnostics.offline import OfflineNarrator
 from diagnostics.store import FINDINGS_TABLE, finding_row, load_cache, write_night
@@ -85,9 +85,14 @@ class _Prepared:
 
 
 def _prepare(
-    warehouse: Warehouse, workspace_id: str, night: date, narrator: Narrator, config: DiagnosticsConfig
+    warehouse: Warehouse,
+    workspace_id: str,
+    night: date,
+    narrator: Narrator,
+    config: DiagnosticsConfig,
+    columns: MartColumns | None = None,
 ) -> _Prepared:
-    data = MartReader(warehouse, workspace_id, config).read(night)
+    data = MartReader(warehouse, workspace_id, config, columns).read(night)
     findings, skipped = _detected(data, config)
     if FCT_AD in skipped:
         log.warning("diagnostics %s %s: %s", workspace_id, night, skipped[FCT_AD])
@@ -130,7 +135,7 @@ def run_diagnostics(
     account's timezone). Re-running a night replaces its rows. Raises only for warehouse or detector errors (the
     stored rows of the night are then left as they were); the narrator's provider can never make it fail.
 
-    Of `warehouse` it uses query, execute, table_ref, tables_with_column, ensure_table and replace_rows.
+    Of `warehouse` it uses query, execute, table_ref, columns, ensure_table and replace_rows.
     `narrator`: from `build_narrator`; offline when None."""
     config = config or DiagnosticsConfig()
     narrator = narrator or OfflineNarrator()
@@ -168,11 +173,12 @@ def run_night(
             on_result(workspace_id, result)
 
     prepared_of: dict[str, _Prepared] = {}
+    columns = MartColumns(warehouse)  # read once for the whole run, not once per workspace
 
     def work() -> Iterator[tuple[str, list[Finding], Mapping[str, Any]]]:
         for workspace_id in workspace_ids:
             try:
-                prepared = _prepare(warehouse, workspace_id, night, narrator, config)
+                prepared = _prepare(warehouse, workspace_id, night, narrator, config, columns)
             except Exception as exc:  # noqa: BLE001 - recorded per workspace
                 log.warning("diagnostics %s %s: detection failed", workspace_id, night, exc_info=True)
                 done(workspace_id, exc)
