@@ -12,6 +12,9 @@ LOCAL_DAGSTER_YAML = """\
 # Production uses Postgres storage instead: see the README, "Production".
 telemetry:
   enabled: false
+# no "join the community" newsletter prompt over the UI of an internal data platform
+nux:
+  enabled: false
 run_coordinator:
   module: dagster.core.run_coordinator
   class: QueuedRunCoordinator

@@ -30,6 +30,7 @@ QUERY = """
     }
   }
   assetNodes(assetKeys: [{path: ["raw", "meta_insights"]}]) { partitionKeys }
+  shouldShowNux
 }
 """
 
@@ -95,6 +96,7 @@ def test_the_ui_lists_workspace_partitions_schedules_and_sensors(webserver):
     assert {s["name"] for s in repo["sensors"]} == {"workspaces_sensor", "nightly_marts_sensor", "backfill_sensor"}
     [node] = data["assetNodes"]
     assert node["partitionKeys"] == ["acme", "globex"]  # one partition per workspace, never workspace x date
+    assert data["shouldShowNux"] is False  # no newsletter prompt over the catalog on a first visit
     # the code location as the UI names it: the label its job pages filter runs on (`.dagster/repository`), which
     # the CLI's runs carry (orchestration/launch.py; tests/e2e/test_cli_runs.py)
     assert f"{repo['name']}@{repo['location']['name']}" == repository_label()
