@@ -116,7 +116,7 @@ def sentrum_dbt(
     # Workspaces whose data is kept (all but those being deleted) get a per-workspace access path.
     kept = [w.id for w in registry.get().list() if w.status is not WorkspaceStatus.deletion_requested]
     args = dbt_build_args(dbt_vars(config, kept, dbt.default_window_days), config.full_refresh)
-    target_path = dbt_run_path(dbt.runs_dir, context.run_id)
+    target_path = dbt_run_path(dbt.runs_dir, context.run.run_id)
     # Raw written before the action lists were nested (warehouse/legacy_actions.py): folded once, before staging
     # reads the new shape only. A no-op afterwards. Here because this step runs once a night, alone.
     with warehouse.open() as wh:

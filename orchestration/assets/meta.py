@@ -190,7 +190,7 @@ def meta_extract(
         rows = record_health(
             wh,
             results,
-            context.run_id,
+            context.run.run_id,
             datetime.now(UTC),
             tokens=token_health,
             warning_days=meta.token_warning_days,

@@ -106,12 +106,12 @@ def retention_sweep(
                 exports_root=Path(retention_paths.exports_dir),
                 remove_partition=remove_partition,
                 scrub_history=lambda _id, m=markers: scrub_workspace_history(
-                    context.instance, m, skip_run_ids=[context.run_id], dbt_dir=dbt_dir
+                    context.instance, m, skip_run_ids=[context.run.run_id], dbt_dir=dbt_dir
                 ),
                 registry=reg if ws else None,
                 dry_run=config.dry_run,
                 forced=target.forced,
-                run_id=context.run_id,
+                run_id=context.run.run_id,
             )
             context.log.info(report.describe(label=f"workspace {report.ref}"))
             reports.append(report)

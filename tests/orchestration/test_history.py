@@ -27,7 +27,7 @@ def raw_x(context: dg.AssetExecutionContext) -> dg.Output[None]:
     return dg.Output(None, metadata={"accounts": [a for k in context.partition_keys for a in ACCOUNTS[k]]})
 
 
-job = dg.define_asset_job("x_job", selection=[raw_x], partitions_def=parts, executor_def=dg.in_process_executor)
+job = dg.define_asset_job("x_job", selection=[raw_x], executor_def=dg.in_process_executor)
 defs = dg.Definitions(assets=[raw_x], jobs=[job])
 
 
