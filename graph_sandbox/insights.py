@@ -361,6 +361,7 @@ class RowRenderer:
         self.account = account
         self.query = query
         self._getters: dict[str, Getter] = {}
+        self._quantum = currency.quantum(account.currency)
         self._figures_of: tuple[TruthRow | None, dict[str, dict[str, dict[str, Decimal]]]] = (None, {})
 
     def _name(self, object_id: str | None) -> str | None:
@@ -372,7 +373,8 @@ class RowRenderer:
         return getattr(obj, attr, None)
 
     def _money(self, value: Decimal) -> str:
-        return currency.format_major(value, self.account.currency)
+        # currency.format_major with the account's quantum looked up once (a few money figures per row)
+        return str(value.quantize(self._quantum, rounding=ROUND_HALF_UP))
 
     def _figures(self, row: TruthRow, metric: str) -> dict[str, dict[str, Decimal]]:
         last, figures = self._figures_of
