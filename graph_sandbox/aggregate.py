@@ -100,6 +100,23 @@ class _Group:
         self.daily_reach.setdefault(day, []).append(m.reach)
 
 
+# ActionValues are immutable and few are distinct (small counts, a handful of action types and windows): a breakdown
+# report makes millions of them, so equal ones are shared rather than built again (fewer objects for the collector
+# to track as well). Keyed by the figure's text, which tells 1 from 1.00 where Decimal equality does not; bounded.
+_ACTION_VALUES: dict[tuple[str, str, str, str], ActionValue] = {}
+_ACTION_VALUES_MAX = 100_000
+
+
+def _action_value(metric: str, action_type: str, window: str, value: Decimal) -> ActionValue:
+    key = (metric, action_type, window, str(value))
+    found = _ACTION_VALUES.get(key)
+    if found is None:
+        if len(_ACTION_VALUES) >= _ACTION_VALUES_MAX:
+            _ACTION_VALUES.clear()
+        found = _ACTION_VALUES[key] = ActionValue(metric, action_type, window, value)
+    return found
+
+
 def _level_ids(level: str, ad: Ad) -> tuple[str | None, str | None, str | None]:
     if level == "account":
         return (None, None, None)
@@ -197,7 +214,7 @@ def aggregate(
             spend, impressions, clicks, link_clicks = g.spend, g.impressions, g.clicks, g.link_clicks
             figures_by_key = sorted(g.actions.items())
         actions = [
-            ActionValue(metric, action_type, window, figure)
+            _action_value(metric, action_type, window, figure)
             for (metric, action_type), figures in figures_by_key
             for window, figure in zip(WINDOWS, figures, strict=True)
             if figure  # a Decimal is false exactly when it is zero (and cheaper to test than `!= 0`)
