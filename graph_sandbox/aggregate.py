@@ -13,6 +13,7 @@ import calendar
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from operator import itemgetter
 
 from graph_sandbox.anomalies import Cell
 from graph_sandbox.metrics import AdDayMetrics
@@ -20,6 +21,7 @@ from graph_sandbox.model import FAMILY_OF, LEVELS, WINDOWS, Account, ActionValue
 from graph_sandbox.rng import stable_unit
 
 TimeIncrement = int | str  # 1..90, "monthly" or "all_days"
+_ZERO = Decimal(0)
 CellsOf = Callable[[Ad, date, str], list[tuple[Cell, AdDayMetrics]]]
 
 
@@ -64,17 +66,26 @@ def combine_reach(seed: int, key: tuple[object, ...], parts: list[int]) -> int:
 
 
 class _Group:
-    __slots__ = ("spend", "impressions", "clicks", "link_clicks", "actions", "daily_reach")
+    """The figures of one row. Most rows (daily, at ad level, one cell per ad-day) add a single part: it is kept
+    as it is and only copied into running sums when a second part comes."""
 
-    def __init__(self) -> None:
-        self.spend = Decimal(0)
-        self.impressions = 0
-        self.clicks = 0
-        self.link_clicks = 0
-        self.actions: dict[tuple[str, str], list[Decimal]] = {}
-        self.daily_reach: dict[date, list[int]] = {}
+    __slots__ = ("first", "spend", "impressions", "clicks", "link_clicks", "actions", "daily_reach")
+
+    def __init__(self, day: date, m: AdDayMetrics) -> None:
+        self.first: tuple[date, AdDayMetrics] | None = (day, m)
+
+    def _start_sums(self, day: date, m: AdDayMetrics) -> None:
+        self.first = None
+        self.spend = _ZERO + m.spend
+        self.impressions = m.impressions
+        self.clicks = m.clicks
+        self.link_clicks = m.inline_link_clicks
+        self.actions: dict[tuple[str, str], list[Decimal]] = {key: list(figures) for key, figures in m.actions}
+        self.daily_reach: dict[date, list[int]] = {day: [m.reach]}
 
     def add(self, day: date, m: AdDayMetrics) -> None:
+        if self.first is not None:
+            self._start_sums(*self.first)
         self.spend += m.spend
         self.impressions += m.impressions
         self.clicks += m.clicks
@@ -87,6 +98,23 @@ class _Group:
                 for i, v in enumerate(figures):
                     acc[i] += v
         self.daily_reach.setdefault(day, []).append(m.reach)
+
+
+# ActionValues are immutable and few are distinct (small counts, a handful of action types and windows): a breakdown
+# report makes millions of them, so equal ones are shared rather than built again (fewer objects for the collector
+# to track as well). Keyed by the figure's text, which tells 1 from 1.00 where Decimal equality does not; bounded.
+_ACTION_VALUES: dict[tuple[str, str, str, str], ActionValue] = {}
+_ACTION_VALUES_MAX = 100_000
+
+
+def _action_value(metric: str, action_type: str, window: str, value: Decimal) -> ActionValue:
+    key = (metric, action_type, window, str(value))
+    found = _ACTION_VALUES.get(key)
+    if found is None:
+        if len(_ACTION_VALUES) >= _ACTION_VALUES_MAX:
+            _ACTION_VALUES.clear()
+        found = _ACTION_VALUES[key] = ActionValue(metric, action_type, window, value)
+    return found
 
 
 def _level_ids(level: str, ad: Ad) -> tuple[str | None, str | None, str | None]:
@@ -128,8 +156,13 @@ def aggregate(
     starts = [b[0] for b in buckets]
     data_until = min(until, last_day)
     dims = tuple(breakdowns)
+    by_dims = {d: i for i, d in enumerate(dims)}
+    # A family cell's values of the requested dimensions, in the requested order (a cell is the same tuple for
+    # every ad-day, so it is worked out once).
+    projected: dict[Cell, Cell] = {}
     groups: dict[tuple[int, tuple[str | None, str | None, str | None], Cell], _Group] = {}
     bucket_index = 0
+    one_day = timedelta(days=1)
     for ad in ads:
         first = max(since, ad.delivery_start)
         last = data_until if ad.delivery_end is None else min(data_until, ad.delivery_end)
@@ -145,33 +178,46 @@ def aggregate(
                     parts: list[tuple[Cell, AdDayMetrics]] = [((), m)]
                 else:
                     assert cells_of is not None
-                    by_dims = {d: i for i, d in enumerate(dims)}
-                    parts = [
-                        (tuple(sorted((kv for kv in cell if kv[0] in by_dims), key=lambda kv: by_dims[kv[0]])), cm)
-                        for cell, cm in cells_of(ad, day, family)
-                    ]
+                    parts = []
+                    for cell, cm in cells_of(ad, day, family):
+                        key = projected.get(cell)
+                        if key is None:
+                            key = projected[cell] = tuple(
+                                sorted((kv for kv in cell if kv[0] in by_dims), key=lambda kv: by_dims[kv[0]])
+                            )
+                        parts.append((key, cm))
                 for cell, cm in parts:
                     group = groups.get((bucket_index, ids, cell))
                     if group is None:
-                        group = groups[(bucket_index, ids, cell)] = _Group()
-                    group.add(day, cm)
-            day += timedelta(days=1)
+                        groups[(bucket_index, ids, cell)] = _Group(day, cm)
+                    else:
+                        group.add(day, cm)
+            day += one_day
 
     rows: list[TruthRow] = []
     for (bi, (campaign_id, adset_id, ad_id), cell), g in groups.items():
         start, stop = buckets[bi]
-        object_id = {"account": account.id, "campaign": campaign_id, "adset": adset_id, "ad": ad_id}[level]
-        cell_key = tuple(f"{k}={v}" for k, v in cell)
-        per_day = [
-            combine_reach(seed, (level, object_id, *cell_key, d.isoformat()), parts)
-            for d, parts in sorted(g.daily_reach.items())
-        ]
-        reach = combine_reach(seed, (level, object_id, *cell_key, start.isoformat(), stop.isoformat()), per_day)
+        if g.first is not None:
+            # One part: its reach is the row's (a union of one), its figures are the sums.
+            m = g.first[1]
+            spend, impressions, clicks, link_clicks = _ZERO + m.spend, m.impressions, m.clicks, m.inline_link_clicks
+            reach = m.reach
+            figures_by_key = sorted(m.actions, key=itemgetter(0))
+        else:
+            object_id = {"account": account.id, "campaign": campaign_id, "adset": adset_id, "ad": ad_id}[level]
+            cell_key = tuple(f"{k}={v}" for k, v in cell)
+            per_day = [
+                combine_reach(seed, (level, object_id, *cell_key, d.isoformat()), parts)
+                for d, parts in sorted(g.daily_reach.items())
+            ]
+            reach = combine_reach(seed, (level, object_id, *cell_key, start.isoformat(), stop.isoformat()), per_day)
+            spend, impressions, clicks, link_clicks = g.spend, g.impressions, g.clicks, g.link_clicks
+            figures_by_key = sorted(g.actions.items())
         actions = [
-            ActionValue(metric, action_type, window, figures[i])
-            for (metric, action_type), figures in sorted(g.actions.items())
-            for i, window in enumerate(WINDOWS)
-            if figures[i] != 0
+            _action_value(metric, action_type, window, figure)
+            for (metric, action_type), figures in figures_by_key
+            for window, figure in zip(WINDOWS, figures, strict=True)
+            if figure  # a Decimal is false exactly when it is zero (and cheaper to test than `!= 0`)
         ]
         rows.append(
             TruthRow(
@@ -182,10 +228,10 @@ def aggregate(
                 ad_id=ad_id,
                 date=start,
                 date_stop=stop,
-                spend=g.spend,
-                impressions=g.impressions,
-                clicks=g.clicks,
-                inline_link_clicks=g.link_clicks,
+                spend=spend,
+                impressions=impressions,
+                clicks=clicks,
+                inline_link_clicks=link_clicks,
                 reach=reach,
                 actions=actions,
                 breakdown=cell,

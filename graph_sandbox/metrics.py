@@ -9,9 +9,11 @@ Meta's numbers for recent days grow from night to night; a day's numbers change 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from graph_sandbox import currency
 from graph_sandbox.anomalies import Cell, CellPlan, Effect
@@ -329,31 +331,51 @@ def _or(weights: list[int], fallback: list[int]) -> list[int]:
 
 def family_cells(seed: int, ad: Ad, family: str) -> list[Cell]:
     """Every cell an ad can deliver in, for one breakdown family (fixed per ad)."""
+    return list(_family_cells(seed, family, ad.account_id, ad.profile.currency))
+
+
+# The cells and each cell's lasting weight depend on the ad (its account) and the family only, not on the day: worked
+# out once instead of for each of the ad's days (a breakdown report asks for every ad-day of its family).
+@lru_cache(maxsize=4096)
+def _family_cells(seed: int, family: str, account_id: str, currency_code: str) -> tuple[Cell, ...]:
     if family == "age_gender":
-        return [(("age", a), ("gender", g)) for a in AGES for g in GENDERS]
+        return tuple((("age", a), ("gender", g)) for a in AGES for g in GENDERS)
     if family == "country":
-        home = _HOME_COUNTRY.get(ad.profile.currency, "US")
-        rng = stable_rng(seed, "countries", ad.account_id)
+        home = _HOME_COUNTRY.get(currency_code, "US")
+        rng = stable_rng(seed, "countries", account_id)
         others = [c for c in _OTHER_COUNTRIES if c != home]
         chosen = [home, *rng.sample(others, rng.randint(2, 4))]
-        return [(("country", c),) for c in sorted(chosen)]
+        return tuple((("country", c),) for c in sorted(chosen))
     if family == "placement":
-        return [(("publisher_platform", p), ("platform_position", pos)) for p, pos in PLACEMENTS]
+        return tuple((("publisher_platform", p), ("platform_position", pos)) for p, pos in PLACEMENTS)
     if family == "device":
-        return [(("device_platform", d),) for d in DEVICES]
+        return tuple((("device_platform", d),) for d in DEVICES)
     raise ValueError(f"unknown breakdown family {family!r}")
 
 
+@lru_cache(maxsize=65_536)
+def _cell_profile(seed: int, ad_id: str, family: str, cells: int) -> tuple[float | None, ...]:
+    """Each cell's lasting weight for the ad (None: a cell it never delivers in), without planted outliers."""
+    base = stable_rng(seed, "cell-profile", ad_id, family)
+    return tuple(base.lognormvariate(0.0, 1.0) if base.random() >= (0.25 if i else 0.0) else None for i in range(cells))
+
+
 def _cell_weights(
-    seed: int, ad: Ad, day: date, family: str, cells: list[Cell], plan: CellPlan | None = None
+    seed: int, ad: Ad, day: date, family: str, cells: Sequence[Cell], plan: CellPlan | None = None
 ) -> list[int]:
-    base = stable_rng(seed, "cell-profile", ad.id, family)
     daily = stable_rng(seed, "cell-day", ad.id, family, day.isoformat())
+    if plan is None:
+        # The same draws as below, the lasting ones from the cache: `base` gives the same sequence every day.
+        return [
+            int(w * daily.lognormvariate(0.0, 0.3) * 1_000_000) if w is not None else 0
+            for w in _cell_profile(seed, ad.id, family, len(cells))
+        ]
+    base = stable_rng(seed, "cell-profile", ad.id, family)
     weights = []
     for i in range(len(cells)):
         # Some cells never deliver for this ad (an audience it does not target), the rest vary day to day.
         active = base.random() >= (0.25 if i else 0.0)
-        if plan is not None and plan.forced(cells[i]):
+        if plan.forced(cells[i]):
             active = True  # a planted outlier cell always delivers
         w = base.lognormvariate(0.0, 1.0) * daily.lognormvariate(0.0, 0.3) if active else 0.0
         weights.append(int(w * 1_000_000))
@@ -386,7 +408,7 @@ def breakdown_cells(
     Conversion counts are small (a few per ad-day), and a largest-remainder split of a small count hands the units
     to the biggest cells: over weeks a 15% cell gets far fewer conversions than 15%. `random_split` instead draws
     each conversion's cell (a multinomial, keyed like every other draw), so each cell gets its share on average."""
-    cells = family_cells(seed, ad, family)
+    cells = _family_cells(seed, family, ad.account_id, ad.profile.currency)
     cur = ad.profile.currency
     weights = _cell_weights(seed, ad, day, family, cells, plan)
     impressions = apportion(m.impressions, weights)

@@ -56,6 +56,8 @@ def to_decimal(value: Any) -> Decimal | None:
 
 
 def to_int(value: Any) -> int | None:
+    if type(value) is str and value.isascii() and value.isdigit():
+        return int(value)  # Meta's counts ("1234"): what the Decimal route below gives, without it
     d = to_decimal(value)
     if d is None:
         return None

@@ -230,6 +230,31 @@ def test_a_garbled_reply_is_an_error_not_data():
             api.call("GET", ("act_1201", "ads"), params={"fields": "name"})
 
 
+def test_a_reply_is_parsed_once_whatever_reads_it(monkeypatch):
+    """A report page is ~0.5 MB of JSON: after the SDK's own check, the guard parses it once and every json() call
+    hands back that parse (the SDK's FacebookResponse parses again on each)."""
+    import facebook_business.api as sdk
+
+    from graph_sandbox import SandboxServer, Scenario
+
+    parses = []
+    real_loads = json.loads
+
+    def counting_loads(text, *args, **kwargs):
+        parses.append(len(text))
+        return real_loads(text, *args, **kwargs)
+
+    with SandboxServer(Scenario("small", 7)) as server:
+        api = make_api("sandbox-token-small-b", server.url, "v26.0")
+        monkeypatch.setattr(sdk.json, "loads", counting_loads)
+        response = api.call("GET", ("act_1201", "ads"), params={"fields": "name"})
+        after_call = len(parses)
+        first, second = response.json(), response.json()
+    assert after_call == 2  # the SDK's success check, then the guard's
+    assert len(parses) == after_call  # reading the reply parses nothing more
+    assert first is second and [ad["name"] for ad in first["data"]]
+
+
 def test_nothing_is_sent_once_the_workspace_is_stopped():
     import threading
 

@@ -245,3 +245,15 @@ def test_creative_and_error_rows_fit_their_tables():
         columns = set(RAW_TABLES[table].column_names)
         assert set(row) <= columns, (table, set(row) - columns)
         assert columns - stamped <= set(row) | {"extracted_at"}, (table, columns - stamped - set(row))
+
+
+@pytest.mark.parametrize(("text", "expected"), [("1234", 1234), ("0012", 12), ("0", 0), ("7.0", 7), (" 5", 5), (3, 3)])
+def test_counts_are_read_as_integers(text, expected):
+    assert nz.to_int(text) == expected and type(nz.to_int(text)) is int
+
+
+@pytest.mark.parametrize("text", ["1.5", "²", "12a", "-"])
+def test_a_count_that_is_not_an_integer_is_refused(text):
+    # "²" is a digit to str.isdigit but not a number: refused like any other non-number, not a crash
+    with pytest.raises(nz.NormalizationError):
+        nz.to_int(text)
