@@ -94,6 +94,8 @@ class QueryWarehouse(Protocol):
 
     def tables_with_column(self, column: str) -> list[Any]: ...
 
+    def columns(self, schema: str, table: str) -> list[tuple[str, str]]: ...
+
 
 def _num(value: Any) -> float:
     # Money arrives as Decimal (NUMERIC); diagnostics work in ratios, where float precision is ample.
@@ -146,7 +148,8 @@ class MartReader:
         self.ws = workspace_id
         self.config = config
         self._present: set[str] | None = None
-        self._columns: dict[tuple[str, str], bool] = {}
+        self._columns: dict[str, set[str] | None] = {}  # None: the table's schema was unreadable, probe instead
+        self._probed: dict[tuple[str, str], bool] = {}
 
     def ref(self, table: str) -> str:
         return self.wh.table_ref(MARTS, table)
@@ -165,18 +168,22 @@ class MartReader:
 
     def has_column(self, table: str, column: str) -> bool:
         """Whether mart `table` has `column` (a field the extraction may not provide yet: the detectors that need it
-        then stay silent). From the catalog, or by probing when the catalog walk is refused."""
-        key = (table, column)
-        if key not in self._columns:
-            if not self.present(table):
-                self._columns[key] = False
-            else:
-                try:
-                    found = {t.name for t in self.wh.tables_with_column(column) if t.schema == MARTS}
-                    self._columns[key] = table in found
-                except WarehouseError:
-                    self._columns[key] = self._probe(table, column)
-        return self._columns[key]
+        then stay silent). From the table's own schema, read once per table (on BigQuery a tables.get, not a query
+        job: a catalog walk per column cost dozens of INFORMATION_SCHEMA jobs per workspace and night), or by probing
+        when that read fails."""
+        if not self.present(table):
+            return False
+        if table not in self._columns:
+            try:
+                self._columns[table] = {name for name, _ in self.wh.columns(MARTS, table)}
+            except WarehouseError:
+                self._columns[table] = None
+        known = self._columns[table]
+        if known is not None:
+            return column in known
+        if (table, column) not in self._probed:
+            self._probed[(table, column)] = self._probe(table, column)
+        return self._probed[(table, column)]
 
     def select_columns(self, table: str, columns: Iterable[str], alias: str = "") -> str:
         """`alias.col` for the columns `table` has, `null as col` for those it lacks."""

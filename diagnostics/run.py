@@ -130,7 +130,7 @@ def run_diagnostics(
     account's timezone). Re-running a night replaces its rows. Raises only for warehouse or detector errors (the
     stored rows of the night are then left as they were); the narrator's provider can never make it fail.
 
-    Of `warehouse` it uses query, execute, table_ref, tables_with_column, ensure_table and replace_rows.
+    Of `warehouse` it uses query, execute, table_ref, tables_with_column, columns, ensure_table and replace_rows.
     `narrator`: from `build_narrator`; offline when None."""
     config = config or DiagnosticsConfig()
     narrator = narrator or OfflineNarrator()
