@@ -29,7 +29,7 @@ class Env:
     server: SandboxServer
     vars: dict[str, str]
 
-    def sentrum(self, *args: str, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    def sentrum(self, *args: str, stdin: str | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
         return subprocess.run(
             [SENTRUM, *args], input=stdin, capture_output=True, text=True, env=self.vars, timeout=timeout
         )
