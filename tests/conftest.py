@@ -34,6 +34,37 @@ SLOW_TESTS = (
 )
 
 
+# `make test` runs the tests on two workers (pytest-xdist, `--dist loadgroup`). Each work unit keeps a costly
+# session fixture on one worker: the BigQuery stand-in (started once per worker that needs it, ~40 s), dbt's built
+# project (tests/dbt_project/conftest.py), the demo (tests/e2e/conftest.py). Every other test goes with its module, so
+# a module fixture runs once. The units longest first (measured on this machine: BigQuery ~7 min, the CLI's runs
+# ~4 min, the deployed night ~3.5 min, ...), then the rest in collection order: no long unit starts last and holds
+# the run while the other worker idles (`--no-loadscope-reorder` keeps this order; xdist would sort by test count).
+LONGEST_FIRST = (
+    "bigquery",
+    "tests/e2e/test_cli_runs.py",
+    "tests/deployed/test_nightly_deployed.py",
+    "dbt_project",
+    "tests/e2e/test_backfill_resume.py",
+    "tests/diagnostics/test_sandbox_scenarios.py",
+    "tests/e2e/test_retention_cli.py",
+    "tests/e2e/test_restatement_two_nights.py",
+    "demo",
+)
+
+
+def work_unit(item) -> str:
+    """The xdist group of a test: a shared session fixture's name, else its module's path."""
+    if item.get_closest_marker("bigquery") is not None:
+        return "bigquery"
+    if "demo" in getattr(item, "fixturenames", ()):
+        return "demo"
+    module = item.nodeid.split("::", 1)[0]
+    if module.startswith("tests/dbt_project/"):
+        return "dbt_project"
+    return module
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     import pytest
 
@@ -41,3 +72,6 @@ def pytest_collection_modifyitems(config, items) -> None:
         parts = item.path.parts
         if "tests" in parts and parts[parts.index("tests") + 1] in SLOW_FOLDERS or item.nodeid.startswith(SLOW_TESTS):
             item.add_marker(pytest.mark.slow)
+        item.add_marker(pytest.mark.xdist_group(work_unit(item)))
+    rank = {unit: i for i, unit in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(work_unit(item), len(rank)))  # stable: the rest keep collection order
