@@ -46,7 +46,7 @@ demo: setup
 	$(UV) run --frozen --no-sync sentrum demo
 
 test: setup chromium postgres
-	$(UV) run --frozen --no-sync pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+	$(UV) run --frozen --no-sync pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 # The unit tier: every test outside the slow folders (tests/conftest.py SLOW_FOLDERS) and the BigQuery and deployed
 # ones; no browser or Postgres needed.

@@ -20,6 +20,12 @@ RECIPE="bqemulator==1.4.0 duckdb==1.5.5 duckdb-extension-spatial==1.5.5 numpy"
 MARKER="$ENV_DIR/.sentrum-recipe"
 LOG="$(dirname "$ENV_DIR")/bqemulator-install.log"
 
+# One install at a time: parallel test processes may all ask for the emulator at once, and two pips writing one
+# virtualenv break each other. The others wait here, then find the marker and go on.
+mkdir -p "$(dirname "$ENV_DIR")"
+exec 9>"$(dirname "$ENV_DIR")/bqemulator-install.lock"
+flock 9
+
 if ! [[ -f "$MARKER" && "$(cat "$MARKER")" == "$RECIPE" && -x "$ENV_DIR/bin/bqemulator" ]]; then
   # A half-built environment (interrupted install, older recipe) is rebuilt from scratch rather than patched.
   rm -rf "$ENV_DIR"

@@ -7,6 +7,8 @@ when the manifest is missing or older than the dbt project; a fresh one costs a 
 
 from __future__ import annotations
 
+import pytest
+
 
 def pytest_configure(config) -> None:
     from orchestration.dbt_prepare import prepare_dbt
@@ -34,12 +36,12 @@ SLOW_TESTS = (
 )
 
 
-# `make test` runs the tests on two workers (pytest-xdist, `--dist loadgroup`). Each work unit keeps a costly
-# session fixture on one worker: the BigQuery stand-in (started once per worker that needs it, ~40 s), dbt's built
-# project (tests/dbt_project/conftest.py), the demo (tests/e2e/conftest.py). Every other test goes with its module, so
-# a module fixture runs once. The units longest first (measured on this machine: BigQuery ~7 min, the CLI's runs
-# ~4 min, the deployed night ~3.5 min, ...), then the rest in collection order: no long unit starts last and holds
-# the run while the other worker idles (`--no-loadscope-reorder` keeps this order; xdist would sort by test count).
+# `make test` runs the tests on two workers (pytest-xdist, `--dist loadscope`, scheduled by `WorkUnits` below). Each
+# work unit keeps a costly session fixture on one worker: the BigQuery stand-in (~40 s to start, once per worker that
+# needs it), dbt's built project (tests/dbt_project/conftest.py), the demo (tests/e2e/conftest.py). Every other test
+# goes with its module, so a module fixture runs once. The units run longest first (measured on this machine: BigQuery
+# ~7 min, the CLI's runs ~4 min, the deployed night ~3.5 min, ...), then the rest in collection order, so no long unit
+# starts last and holds the run while the other worker idles (`--no-loadscope-reorder` keeps this order).
 LONGEST_FIRST = (
     "bigquery",
     "tests/e2e/test_cli_runs.py",
@@ -51,27 +53,54 @@ LONGEST_FIRST = (
     "tests/e2e/test_restatement_two_nights.py",
     "demo",
 )
+BIGQUERY_MODULES = ("tests/bigquery/", "tests/diagnostics/test_bigquery_path.py")
+DEMO_MODULES = (
+    "tests/e2e/test_analyst_examples.py",
+    "tests/e2e/test_every_mart_equals_truth.py",
+    "tests/e2e/test_quiet_terminal.py",
+    "tests/e2e/test_ui_row_counts.py",
+)
 
 
-def work_unit(item) -> str:
-    """The xdist group of a test: a shared session fixture's name, else its module's path."""
-    if item.get_closest_marker("bigquery") is not None:
+def work_unit(nodeid: str) -> str:
+    """A test's work unit, from its id alone (the scheduler sees ids only; `pytest_collection_modifyitems` checks the
+    rule against the markers and fixtures): a shared session fixture's name, else the test's module."""
+    module = nodeid.split("::", 1)[0]
+    if module.startswith(BIGQUERY_MODULES) or "[bigquery" in nodeid:
         return "bigquery"
-    if "demo" in getattr(item, "fixturenames", ()):
+    if module in DEMO_MODULES:
         return "demo"
-    module = item.nodeid.split("::", 1)[0]
     if module.startswith("tests/dbt_project/"):
         return "dbt_project"
     return module
 
 
-def pytest_collection_modifyitems(config, items) -> None:
-    import pytest
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadscope` with our work units as the scopes. (xdist's own `loadgroup` marks a test by rewriting a node
+    attribute that pytest 9.2 no longer reads, so its groups silently fall apart into single tests.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
 
+    class WorkUnits(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return WorkUnits(config, log)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         parts = item.path.parts
         if "tests" in parts and parts[parts.index("tests") + 1] in SLOW_FOLDERS or item.nodeid.startswith(SLOW_TESTS):
             item.add_marker(pytest.mark.slow)
-        item.add_marker(pytest.mark.xdist_group(work_unit(item)))
+        unit = work_unit(item.nodeid)
+        # the id-only rule must agree with what the test really uses, or a second worker would start the stand-in
+        # again (or the demo), or two workers would install the stand-in at once
+        if item.get_closest_marker("bigquery") is not None and unit != "bigquery":
+            raise pytest.UsageError(f"{item.nodeid} uses BigQuery: add its module to BIGQUERY_MODULES")
+        if item.nodeid.startswith("tests/e2e/") and "demo" in getattr(item, "fixturenames", ()) and unit != "demo":
+            raise pytest.UsageError(f"{item.nodeid} uses the demo: add its module to DEMO_MODULES in tests/conftest.py")
     rank = {unit: i for i, unit in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(work_unit(item), len(rank)))  # stable: the rest keep collection order
+    items.sort(key=lambda item: rank.get(work_unit(item.nodeid), len(rank)))  # stable: the rest keep their order
