@@ -615,35 +615,91 @@ class Dataset:
     def _breakdown(
         self, ad_rows: list[tuple[Ctx, dict[str, Any], dict[str, float]]], dimension: str
     ) -> list[dict[str, Any]]:
-        out = []
+        out: list[dict[str, Any]] = []
         for ctx, r, _ in ad_rows:
-            cells = {"age_gender": AGE_GENDER, "placement": PLACEMENT, "device": DEVICE}.get(dimension)
-            if cells is None:
-                cells = COUNTRY[ctx.account.account_id]
-            for cell, share in cells:
-                # each cell converts a little differently, all within +-15% of the ad (healthy)
-                perf = wiggle(ctx.campaign.campaign_id, cell, "perf", spread=0.15)
-                for p in self.cell_plants:
-                    perf *= p(ctx, dimension, cell)
-                conversions = float(r["conversions"]) * share * perf
-                value_per = float(r["conversion_value"]) / float(r["conversions"]) if float(r["conversions"]) else 0
-                out.append(
-                    _with_ratios(
-                        {
-                            **{k: r[k] for k in ("workspace_id", "date_day", "account_id", "campaign_id")},
-                            **{k: r[k] for k in ("adset_id", "ad_id", "account_currency")},
-                            **dict(cell),
-                            "spend": _dec(float(r["spend"]) * share),
-                            "impressions": round(r["impressions"] * share),
-                            "clicks": round(r["clicks"] * share),
-                            "inline_link_clicks": round(r["inline_link_clicks"] * share),
-                            "reach": round(r["reach"] * share),
-                            "conversions": _dec(conversions),
-                            "conversion_value": _dec(conversions * value_per),
-                        }
-                    )
-                )
+            cells = _cells(dimension, ctx.account.account_id)
+            perfs = _cell_perfs(ctx.campaign.campaign_id, cells.keys)
+            if self.cell_plants:
+                planted = []
+                for cell, perf in zip(cells.keys, perfs, strict=True):
+                    for p in self.cell_plants:
+                        perf *= p(ctx, dimension, cell)
+                    planted.append(perf)
+                perfs = tuple(planted)
+            # fresh dicts: a test may edit the rows it writes
+            out.extend(map(dict.copy, _breakdown_rows(dimension, perfs, tuple(map(r.__getitem__, _AD_ROW_KEYS)))))
         return out
+
+
+@dataclass(frozen=True)
+class _Cells:
+    keys: tuple[tuple[tuple[str, str], ...], ...]  # each cell as ((column, value), ...)
+    shares: tuple[float, ...]  # each cell's share of the ad's delivery
+
+
+@functools.cache
+def _cells(dimension: str, account_id: str) -> _Cells:
+    cells = {"age_gender": AGE_GENDER, "placement": PLACEMENT, "device": DEVICE}.get(dimension)
+    if cells is None:
+        cells = COUNTRY[account_id]
+    return _Cells(tuple(cell for cell, _ in cells), tuple(share for _, share in cells))
+
+
+@functools.cache
+def _cell_perfs(campaign_id: str, cells: tuple[tuple[tuple[str, str], ...], ...]) -> tuple[float, ...]:
+    # each cell converts a little differently, all within +-15% of the ad (healthy)
+    return tuple(wiggle(campaign_id, cell, "perf", spread=0.15) for cell in cells)
+
+
+_AD_ROW_KEYS = (
+    "workspace_id",
+    "date_day",
+    "account_id",
+    "campaign_id",
+    "adset_id",
+    "ad_id",
+    "account_currency",
+    "spend",
+    "impressions",
+    "clicks",
+    "inline_link_clicks",
+    "reach",
+    "conversions",
+    "conversion_value",
+)
+
+
+# Every world a test builds is the clean one but for a few planted ad-days: the cells of each ad-day are worked out
+# once per process and copied. Bounded: the clean world needs ~3,000 entries.
+@functools.lru_cache(maxsize=8192)
+def _breakdown_rows(dimension: str, perfs: tuple[float, ...], ad_row: tuple[Any, ...]) -> tuple[dict[str, Any], ...]:
+    """One ad-day's rows of a breakdown (`ad_row`: its values of _AD_ROW_KEYS; `perfs`: each cell's conversion
+    rate relative to the ad's)."""
+    r = dict(zip(_AD_ROW_KEYS, ad_row, strict=True))
+    cells = _cells(dimension, r["account_id"])
+    spend, conv = float(r["spend"]), float(r["conversions"])
+    value_per = float(r["conversion_value"]) / conv if conv else 0
+    ids = {k: r[k] for k in ("workspace_id", "date_day", "account_id", "campaign_id", "adset_id", "ad_id")}
+    out = []
+    for cell, share, perf in zip(cells.keys, cells.shares, perfs, strict=True):
+        conversions = conv * share * perf
+        out.append(
+            _with_ratios(
+                {
+                    **ids,
+                    "account_currency": r["account_currency"],
+                    **dict(cell),
+                    "spend": _dec(spend * share),
+                    "impressions": round(r["impressions"] * share),
+                    "clicks": round(r["clicks"] * share),
+                    "inline_link_clicks": round(r["inline_link_clicks"] * share),
+                    "reach": round(r["reach"] * share),
+                    "conversions": _dec(conversions),
+                    "conversion_value": _dec(conversions * value_per),
+                }
+            )
+        )
+    return tuple(out)
 
 
 def write_tables(wh: Any, tables: dict[Table, list[dict[str, Any]]]) -> None:
