@@ -276,8 +276,9 @@ class DuckDBWarehouse:
             have = {
                 r[0]
                 for r in self._con.execute(
-                    "select column_name from information_schema.columns "
-                    "where table_catalog = current_database() and table_schema = $schema and table_name = $table",
+                    # duckdb_columns() rather than the information_schema view over it: half the cost, same rows
+                    "select column_name from duckdb_columns() "
+                    "where database_name = current_database() and schema_name = $schema and table_name = $table",
                     {"schema": table.schema, "table": table.name},
                 ).fetchall()
             }

@@ -64,7 +64,8 @@ _DECIMAL_TEXT = Decimal.__str__
 def _decimal_array(values: list[Any], type_: pa.DataType, text_ok: bool = False) -> pa.Array:
     """Decimals (or ints; or decimal text when `text_ok`) as an Arrow decimal array, through their text. Anything
     else is refused as pyarrow would."""
-    if values.count(None) == len(values):
+    # not values.count(None): that compares every Decimal with None, an isinstance check against numbers.Rational each
+    if all(v is None for v in values):
         return pa.nulls(len(values), type_)
     try:
         text = [None if v is None else _DECIMAL_TEXT(v) for v in values]

@@ -118,6 +118,8 @@ class Ctx:
 
 # A plant returns multipliers for one ad-day: spend, cpm, ctr, cvr, aov, frequency.
 Plant = Callable[[Ctx], dict[str, float]]
+# An ad-day: its context, its fact row, the plants' multipliers.
+AdRow = tuple[Ctx, dict[str, Any], dict[str, float]]
 # A breakdown plant returns a cvr multiplier for one (campaign, cell, day).
 CellPlant = Callable[[Ctx, str, tuple[tuple[str, str], ...]], float]
 
@@ -412,7 +414,7 @@ class Dataset:
                 out[k] *= v
         return out
 
-    def ad_rows(self) -> list[tuple[Ctx, dict[str, Any], dict[str, float]]]:
+    def ad_rows(self) -> list[AdRow]:
         out = []
         for account in self.accounts:
             for day_index in range(HISTORY_DAYS):
@@ -461,8 +463,9 @@ class Dataset:
         tables: dict[Table, list[dict[str, Any]]] = {FCT_AD: facts}
         tables[FCT_ADSET] = self._rollup(ad_rows, "adset")
         tables[FCT_CAMPAIGN] = self._rollup(ad_rows, "campaign")
+        breakdowns = self._breakdowns(ad_rows)
         for dimension, table in BREAKDOWN_TABLES.items():
-            tables[table] = self._breakdown(ad_rows, dimension)
+            tables[table] = breakdowns[dimension]
         accounts_table = _with_columns(DIM_ACCOUNTS, SPEND_CAP_COLUMNS if self.spend_cap_columns else ())
         tables[accounts_table] = [
             {
@@ -578,78 +581,138 @@ class Dataset:
                     )
         return rows
 
-    def _rollup(self, ad_rows: list[tuple[Ctx, dict[str, Any], dict[str, float]]], level: str) -> list[dict[str, Any]]:
+    def _rollup(self, ad_rows: list[AdRow], level: str) -> list[dict[str, Any]]:
         """Adset/campaign facts: additive sums of the ads, frequency as Meta would report it at that grain."""
-        groups: dict[tuple[Any, ...], dict[str, Any]] = {}
-        freq: dict[tuple[Any, ...], float] = {}
-        for ctx, r, f in ad_rows:
-            key_cols = ("campaign_id", "adset_id") if level == "adset" else ("campaign_id",)
-            key = (r["account_id"], r["date_day"], *(r[k] for k in key_cols))
-            g = groups.setdefault(
-                key,
-                {
-                    "workspace_id": r["workspace_id"],
-                    "date_day": r["date_day"],
-                    "account_id": r["account_id"],
-                    **{k: r[k] for k in key_cols},
-                    "account_currency": r["account_currency"],
-                    "spend": Decimal(0),
-                    "impressions": 0,
-                    "clicks": 0,
-                    "inline_link_clicks": 0,
-                    "conversions": Decimal(0),
-                    "conversion_value": Decimal(0),
-                },
-            )
-            for m in ("spend", "impressions", "clicks", "inline_link_clicks", "conversions", "conversion_value"):
-                g[m] += r[m]
-            base = ctx.adset.frequency if level == "adset" else ctx.adset.frequency * 1.05
-            freq[key] = base * f["frequency"] * wiggle(key, "freq", spread=0.03)
+        key_cols = ("campaign_id", "adset_id") if level == "adset" else ("campaign_id",)
+        groups: dict[tuple[Any, ...], list[AdRow]] = {}
+        for ad_row in ad_rows:
+            r = ad_row[1]
+            groups.setdefault((r["account_id"], r["date_day"], *(r[k] for k in key_cols)), []).append(ad_row)
         out = []
-        for key, g in groups.items():
-            g["frequency"] = freq[key]
-            g["reach"] = round(g["impressions"] / freq[key])
+        for key, members in groups.items():
+            r = members[0][1]
+            g = {
+                "workspace_id": r["workspace_id"],
+                "date_day": r["date_day"],
+                "account_id": r["account_id"],
+                **{k: r[k] for k in key_cols},
+                "account_currency": r["account_currency"],
+            }
+            for m, zero in _ADDITIVE:
+                g[m] = sum((r[m] for _, r, _ in members), zero)
+            # as reported for the group's last ad (its ad set's frequency, its plants)
+            ctx, _, f = members[-1]
+            base = ctx.adset.frequency if level == "adset" else ctx.adset.frequency * 1.05
+            g["frequency"] = base * f["frequency"] * wiggle(key, "freq", spread=0.03)
+            g["reach"] = round(g["impressions"] / g["frequency"])
             out.append(_with_ratios(g))
         return out
 
-    def _breakdown(
-        self, ad_rows: list[tuple[Ctx, dict[str, Any], dict[str, float]]], dimension: str
-    ) -> list[dict[str, Any]]:
-        out = []
+    def _breakdowns(self, ad_rows: list[AdRow]) -> dict[str, list[dict[str, Any]]]:
+        """Each breakdown's rows: every ad-day split into the dimension's cells."""
+        out: dict[str, list[dict[str, Any]]] = {dimension: [] for dimension in BREAKDOWN_TABLES}
         for ctx, r, _ in ad_rows:
-            cells = {"age_gender": AGE_GENDER, "placement": PLACEMENT, "device": DEVICE}.get(dimension)
-            if cells is None:
-                cells = COUNTRY[ctx.account.account_id]
-            for cell, share in cells:
-                # each cell converts a little differently, all within +-15% of the ad (healthy)
-                perf = wiggle(ctx.campaign.campaign_id, cell, "perf", spread=0.15)
-                for p in self.cell_plants:
-                    perf *= p(ctx, dimension, cell)
-                conversions = float(r["conversions"]) * share * perf
-                value_per = float(r["conversion_value"]) / float(r["conversions"]) if float(r["conversions"]) else 0
-                out.append(
-                    _with_ratios(
-                        {
-                            **{k: r[k] for k in ("workspace_id", "date_day", "account_id", "campaign_id")},
-                            **{k: r[k] for k in ("adset_id", "ad_id", "account_currency")},
-                            **dict(cell),
-                            "spend": _dec(float(r["spend"]) * share),
-                            "impressions": round(r["impressions"] * share),
-                            "clicks": round(r["clicks"] * share),
-                            "inline_link_clicks": round(r["inline_link_clicks"] * share),
-                            "reach": round(r["reach"] * share),
-                            "conversions": _dec(conversions),
-                            "conversion_value": _dec(conversions * value_per),
-                        }
-                    )
-                )
+            # the cells' figures depend on the amounts as floats only (see _breakdown_rows), which hash much faster
+            # than Decimals
+            ad_row = (
+                *(r[k] for k in _AD_ROW_IDS),
+                float(r["spend"]),
+                r["impressions"],
+                r["clicks"],
+                r["inline_link_clicks"],
+                r["reach"],
+                float(r["conversions"]),
+                float(r["conversion_value"]),
+            )
+            for dimension, rows in out.items():
+                cells = _cells(dimension, ctx.account.account_id)
+                perfs = _cell_perfs(ctx.campaign.campaign_id, dimension, ctx.account.account_id)
+                if self.cell_plants:
+                    planted = []
+                    for cell, perf in zip(cells.keys, perfs, strict=True):
+                        for p in self.cell_plants:
+                            perf *= p(ctx, dimension, cell)
+                        planted.append(perf)
+                    perfs = tuple(planted)
+                # fresh dicts: a test may edit the rows it writes
+                rows.extend(map(dict.copy, _breakdown_rows(dimension, perfs, ad_row)))
         return out
 
 
+@dataclass(frozen=True)
+class _Cells:
+    keys: tuple[tuple[tuple[str, str], ...], ...]  # each cell as ((column, value), ...)
+    shares: tuple[float, ...]  # each cell's share of the ad's delivery
+
+
+@functools.cache
+def _cells(dimension: str, account_id: str) -> _Cells:
+    cells = {"age_gender": AGE_GENDER, "placement": PLACEMENT, "device": DEVICE}.get(dimension)
+    if cells is None:
+        cells = COUNTRY[account_id]
+    return _Cells(tuple(cell for cell, _ in cells), tuple(share for _, share in cells))
+
+
+@functools.cache
+def _cell_perfs(campaign_id: str, dimension: str, account_id: str) -> tuple[float, ...]:
+    # each cell converts a little differently, all within +-15% of the ad (healthy)
+    return tuple(wiggle(campaign_id, cell, "perf", spread=0.15) for cell in _cells(dimension, account_id).keys)
+
+
+_ADDITIVE = (
+    ("spend", Decimal(0)),
+    ("impressions", 0),
+    ("clicks", 0),
+    ("inline_link_clicks", 0),
+    ("conversions", Decimal(0)),
+    ("conversion_value", Decimal(0)),
+)
+_AD_ROW_IDS = ("workspace_id", "date_day", "account_id", "campaign_id", "adset_id", "ad_id", "account_currency")
+
+
+# Every world a test builds is the clean one but for a few planted ad-days: the cells of each ad-day are worked out
+# once per process and copied. Bounded: the clean world needs ~3,000 entries.
+@functools.lru_cache(maxsize=8192)
+def _breakdown_rows(dimension: str, perfs: tuple[float, ...], ad_row: tuple[Any, ...]) -> tuple[dict[str, Any], ...]:
+    """One ad-day's rows of a breakdown (`ad_row`: its ids, then spend, impressions, clicks, link clicks, reach,
+    conversions and conversion value; `perfs`: each cell's conversion rate relative to the ad's)."""
+    ids = dict(zip(_AD_ROW_IDS, ad_row[: len(_AD_ROW_IDS)], strict=True))
+    spend, impressions, clicks, link, reach, conv, value = ad_row[len(_AD_ROW_IDS) :]
+    cells = _cells(dimension, ids["account_id"])
+    value_per = value / conv if conv else 0
+    out = []
+    for cell, share, perf in zip(cells.keys, cells.shares, perfs, strict=True):
+        conversions = conv * share * perf
+        out.append(
+            _with_ratios(
+                {
+                    **ids,
+                    **dict(cell),
+                    "spend": _dec(spend * share),
+                    "impressions": round(impressions * share),
+                    "clicks": round(clicks * share),
+                    "inline_link_clicks": round(link * share),
+                    "reach": round(reach * share),
+                    "conversions": _dec(conversions),
+                    "conversion_value": _dec(conversions * value_per),
+                }
+            )
+        )
+    return tuple(out)
+
+
 def write_tables(wh: Any, tables: dict[Table, list[dict[str, Any]]]) -> None:
-    for table, rows in tables.items():
-        wh.ensure_table(table)
-        wh.append_rows(table, rows)
+    """Create and fill the tables in one DuckDB transaction: one commit (and sync to disk) for the world instead of
+    two per table."""
+    wh.execute("begin transaction")
+    try:
+        for table, rows in tables.items():
+            wh.ensure_table(table)
+            wh.append_rows(table, rows)
+    except BaseException:
+        wh.execute("rollback")
+        raise
+    wh.execute("commit")
 
 
 # -- planted anomalies: one per detector, each with the finding it must produce --------------------------------------
