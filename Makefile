@@ -11,7 +11,7 @@ export SENTRUM_HOME ?= $(CURDIR)/.sentrum
 # compiles all it imports again: seconds per process, minutes over the tests. The locked environment is compiled when
 # it is synced; our own modules write their cache (ignored by git) on first import.
 unexport PYTHONDONTWRITEBYTECODE
-# pytest-xdist workers. `make test` is mostly whole pipelines, CPU-bound: one worker per core (a third gained nothing).
+# pytest-xdist workers. `make test` is mostly whole pipelines: two workers already keep both cores busy (load ~3).
 # The unit tier often waits on local servers, so a third worker still gains there. tests/README.md has the figures.
 TEST_WORKERS ?= 2
 FAST_WORKERS ?= 3
