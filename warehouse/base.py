@@ -201,6 +201,6 @@ def check_rows(table: Table, rows: Sequence[Mapping[str, Any]], key_columns: Seq
     for i, row in enumerate(rows):
         if not allowed.issuperset(row):  # no set per row: the check runs on every row written
             raise WarehouseError(f"row {i} for {table.name} has unknown columns {sorted(set(row) - allowed)}")
-        missing_keys = [k for k in key_columns if row.get(k) is None] if key_columns else None
+        missing_keys = [k for k in key_columns if row.get(k) is None]
         if missing_keys:
             raise WarehouseError(f"row {i} for {table.name} has no value for key column(s) {missing_keys}")

@@ -107,7 +107,7 @@ def test_sync_then_sweep_on_bigquery(emulator, sandbox, tmp_path, monkeypatch):
         fetch=lambda sql: [tuple(r.values()) for r in client.query(sql).result()],
         table=lambda name: f"`{bq_emulator.PROJECT}.{prefix}marts.{name}`",
     )
-    timezones = {scenario.account(a).timezone_name for w in scenario.workspaces() for a in w.account_ids}
+    timezones = mart_truth.timezones(scenario)
     currencies = mart_truth.currencies(marts)
     assert len(currencies) >= 2 and len(timezones) >= 2, (currencies, timezones)
     windows = mart_truth.account_windows(marts, scenario, days=RESTATEMENT_DAYS)

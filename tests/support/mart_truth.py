@@ -81,6 +81,11 @@ def currencies(marts: Marts) -> set[str]:
     return {c for (c,) in marts.fetch(f"select distinct account_currency from {marts.table('dim_ad_accounts')}")}
 
 
+def timezones(scenario: Scenario) -> set[str]:
+    """The time zones of every account of every workspace of the scenario."""
+    return {scenario.account(a).timezone_name for w in scenario.workspaces() for a in w.account_ids}
+
+
 def account_windows(marts: Marts, scenario: Scenario, days: int | None = None) -> Windows:
     """(workspace_id, bare account id) -> the [first, last] day the marts hold for it (the night's window). Every
     account of every workspace of the scenario must be there, and no other; with `days`, each window must span
