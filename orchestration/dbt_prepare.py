@@ -28,9 +28,14 @@ def target_dir(dbt_dir: Path) -> Path:
 
 
 def dbt_executable() -> str:
-    """The dbt installed beside this interpreter, so an un-activated venv (`.venv/bin/python ...`) still finds it."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else "dbt"
+    """dbt as the runs start it: `sentrum-dbt` (dbt's command line with a local `--version`: dbt_command.py) beside
+    this interpreter, so an un-activated venv (`.venv/bin/python ...`) still finds it; else dbt's own, beside it or on
+    PATH."""
+    here = Path(sys.executable)
+    for name in ("sentrum-dbt", "dbt"):
+        if here.with_name(name).exists():
+            return str(here.with_name(name))
+    return "dbt"
 
 
 def manifest_is_stale(manifest: Path) -> bool:

@@ -84,12 +84,14 @@ def scenario(case: str) -> Scenario:
 
 def _kind(proc: Any) -> str:
     try:
-        cmd = " ".join(proc.cmdline())
+        argv = proc.cmdline()
     except Exception:  # noqa: BLE001 - a process that just ended
         return "other"
+    cmd = " ".join(argv)
     if "sentrum" in cmd and " sync" in cmd:
         return "sentrum sync"
-    if "/dbt " in cmd or cmd.endswith("/dbt") or " dbt " in cmd or "dbt.cli" in cmd:
+    # dbt as the runs start it (`sentrum-dbt`, orchestration/dbt_command.py) or dbt's own executable
+    if any(Path(a).name in ("dbt", "sentrum-dbt") for a in argv[:2]) or "dbt.cli" in cmd:
         return "dbt"
     return proc.name() or "other"
 
