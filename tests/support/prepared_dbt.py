@@ -18,14 +18,20 @@ from orchestration.dbt_prepare import prepare_dbt, target_dir
 from orchestration.settings import Settings, get_settings, prepare_home
 
 
+def prepared_dbt_target() -> Path:
+    """The session's prepared dbt target for DuckDB (prepared now if it is not)."""
+    session = get_settings()
+    if session.warehouse != "duckdb":  # the session's manifest is BigQuery's: a DuckDB one beside it
+        session = Settings(home=session.home_dir / "prepared-duckdb", warehouse="duckdb")
+    return prepare_dbt(session).parent  # a few file stats when it is fresh
+
+
 def seed_prepared_dbt(home: Path) -> Path:
     """Give `home` (a SENTRUM_HOME for DuckDB) the session's prepared dbt target; its manifest's path."""
-    session = get_settings()
-    target = target_dir(Settings(home=home).dbt_dir)
-    if session.warehouse != "duckdb":  # the session's manifest would be BigQuery's: prepare this home's own
-        return prepare_dbt(Settings(home=home))
-    source = prepare_dbt(session).parent  # a few file stats when it is fresh
-    prepare_home(Settings(home=home))
+    source = prepared_dbt_target()
+    settings = Settings(home=home)
+    prepare_home(settings)
+    target = target_dir(settings.dbt_dir)
     target.mkdir(parents=True, exist_ok=True, mode=0o700)
     for f in source.iterdir():
         if f.is_file() and f.suffix != ".log":
