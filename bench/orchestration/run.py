@@ -174,9 +174,14 @@ def main() -> int:
     ap.add_argument("--restatement-days", type=int, default=7)
     ap.add_argument("--deployed", action="store_true", help="runs in processes of their own (see above)")
     ap.add_argument("--work", default=str(ROOT / "bench" / ".work" / "orchestration"))
+    ap.add_argument("--prepared-dbt", metavar="DIR", help="a prepared dbt target to copy (default: parse)")
     args = ap.parse_args()
     if args.workspaces < 1 or args.batch_size < 1:
         print("run.py: --workspaces and --batch-size must be at least 1", file=sys.stderr)
+        return 2
+    prepared = Path(args.prepared_dbt) if args.prepared_dbt else None
+    if prepared is not None and not (prepared / "manifest.json").is_file():
+        print(f"run.py: --prepared-dbt {prepared} holds no manifest.json", file=sys.stderr)
         return 2
 
     from graph_sandbox import SandboxServer, Scenario
@@ -185,6 +190,11 @@ def main() -> int:
     home = Path(args.work)
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
+    if prepared is not None:  # what `prepare_dbt` below would write (it still parses if the project is newer)
+        (home / "dbt" / "target").mkdir(parents=True)
+        for f in prepared.iterdir():
+            if f.is_file() and f.suffix != ".log":
+                shutil.copy2(f, home / "dbt" / "target" / f.name)
     t0 = time.perf_counter()
     scenario = Scenario.generate(
         "fleet", 42, accounts=args.workspaces, campaigns_per_account=1, adsets_per_campaign=1, ads_per_adset=2,

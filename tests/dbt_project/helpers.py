@@ -136,6 +136,11 @@ class Built:
     def workdir(self, dest: Path) -> Path:
         """A directory for another dbt run: a copy of the warehouse and the shared build's parse."""
         self.copy(dest / WAREHOUSE)
+        return self.parsed(dest)
+
+    def parsed(self, dest: Path) -> Path:
+        """A directory for another dbt run with the shared build's parse and no warehouse yet (a run with the
+        build's vars then skips dbt's full parse)."""
         (dest / "target").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.db.parent / "target" / "partial_parse.msgpack", dest / "target" / "partial_parse.msgpack")
         return dest

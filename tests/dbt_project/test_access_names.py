@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.dbt_project.helpers import DUCKDB_ENV, dbt, failed
+from tests.dbt_project.helpers import DUCKDB_ENV, Built, dbt, failed
 from warehouse.access import access_schema_name
 from warehouse.sql import check_identifier
 
@@ -46,22 +46,24 @@ def test_names_fit_the_catalog_walk_and_never_collide():
         assert len(name) <= 128 and check_identifier(name, "schema name") == name
 
 
-def test_the_dbt_macro_names_them_the_same(tmp_path):
-    proc = dbt(
+def _dry_run(built: Built, tmp_path, workspaces: list[str]):
+    # The shared build's vars and parse: dbt skips its full parse (the macro reads the ids from --args, not vars);
+    # the warehouse stays empty, as a dry run needs none.
+    return dbt(
         ["run-operation", "sentrum_apply_workspace_access", "--target", "duckdb",
-         "--args", json.dumps({"workspaces": IDS, "dry_run": True})],
-        tmp_path, DUCKDB_ENV,
+         "--args", json.dumps({"workspaces": workspaces, "dry_run": True}), *built.vars],
+        built.parsed(tmp_path), DUCKDB_ENV,
     )  # fmt: skip
+
+
+def test_the_dbt_macro_names_them_the_same(built, tmp_path):
+    proc = _dry_run(built, tmp_path, IDS)
     assert proc.returncode == 0, failed(proc)
     created = set(re.findall(r'create schema if not exists "([^"]+)"', proc.stdout))
     assert created == {access_schema_name(i) for i in IDS}
 
 
 @pytest.mark.parametrize("bad", ["acme\n", "../x"])
-def test_the_macro_refuses_ids_the_registry_refuses(tmp_path, bad):
-    proc = dbt(
-        ["run-operation", "sentrum_apply_workspace_access", "--target", "duckdb",
-         "--args", json.dumps({"workspaces": [bad], "dry_run": True})],
-        tmp_path, DUCKDB_ENV,
-    )  # fmt: skip
+def test_the_macro_refuses_ids_the_registry_refuses(built, tmp_path, bad):
+    proc = _dry_run(built, tmp_path, [bad])
     assert proc.returncode != 0 and "invalid workspace id" in proc.stdout + proc.stderr

@@ -15,6 +15,7 @@ import pytest
 from graph_sandbox import DIAGNOSTICS_LAST_DAY, DIAGNOSTICS_NIGHT, Anomaly, SandboxServer, Scenario
 from graph_sandbox.model import FAMILY_OF
 from tests.e2e.conftest import CONVERSION_TYPES, make_env
+from tests.support.prepared_dbt import seed_prepared_dbt
 
 SEED = 42
 TOKEN = "sandbox-token-diagnostics"
@@ -161,6 +162,7 @@ def test_anomaly_specs_are_checked():
 # -- end to end: sandbox -> sentrum sync -> marts -> sentrum diagnose --------------------------------------------
 def _findings(scenario_name: str, home) -> tuple[Scenario, list[dict]]:
     scenario = Scenario(scenario_name, SEED, as_of="today")  # Meta's conversion lag on the newest days
+    seed_prepared_dbt(home)  # as a deployment's image has it: no `dbt parse` per world
     with SandboxServer(scenario, job_seconds=0.2) as server:
         env = make_env(home, server)
         added = env.sentrum("workspaces", "add", "diagnostics", "--ad-accounts", ",".join(ACCOUNTS), stdin=TOKEN)

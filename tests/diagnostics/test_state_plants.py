@@ -16,6 +16,7 @@ import pytest
 from graph_sandbox import DIAGNOSTICS_LAST_DAY, DIAGNOSTICS_NIGHT, SandboxServer, Scenario, state_fields
 from graph_sandbox.state_scenarios import STATE_PLANTS, STATE_WORKSPACE, StatePlant
 from tests.e2e.conftest import make_env
+from tests.support.prepared_dbt import seed_prepared_dbt
 
 SEED = 42
 ACCOUNTS = STATE_WORKSPACE.account_ids
@@ -71,6 +72,7 @@ def test_the_plants_are_what_their_severities_presume(scenario: Scenario) -> Non
 
 
 def test_the_marts_carry_the_state_and_every_plant_is_found(scenario: Scenario, tmp_path) -> None:
+    seed_prepared_dbt(tmp_path)  # as a deployment's image has it: no `dbt parse` for this home
     with SandboxServer(scenario, job_seconds=0.1) as server:
         env = make_env(tmp_path, server)
         added = env.sentrum(

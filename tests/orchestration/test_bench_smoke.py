@@ -10,14 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.prepared_dbt import prepared_dbt_target
+
 RUN = Path(__file__).resolve().parents[2] / "bench" / "orchestration" / "run.py"
 
 
 @pytest.mark.slow
 def test_benchmark_harness_counts_runs_steps_and_event_writes(tmp_path: Path) -> None:
+    # the session's prepared dbt target: the harness, not dbt's parse, is what this checks
     proc = subprocess.run(
         [sys.executable, str(RUN), "--workspaces", "2", "--batch-size", "1", "--restatement-days", "2",
-         "--work", str(tmp_path / "work")],
+         "--work", str(tmp_path / "work"), "--prepared-dbt", str(prepared_dbt_target())],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.dbt_prepare import prepare_dbt
 from orchestration.instance import dagster_instance
 from orchestration.launch import repository_label
 from orchestration.partitions import WORKSPACES
 from orchestration.settings import Settings
+from tests.support.prepared_dbt import seed_prepared_dbt
 
 ROOT = Path(__file__).resolve().parents[2]
 QUERY = """
@@ -52,8 +52,9 @@ def _graphql(url: str, query: str) -> dict:
 @pytest.fixture
 def webserver(tmp_path):
     home = tmp_path / "home"
+    # what the code location reads when it loads (a deployment prepares it at build time)
+    seed_prepared_dbt(home)
     settings = Settings(home=home)
-    prepare_dbt(settings)  # what the code location reads when it loads (a deployment prepares it at build time)
     instance = dagster_instance(settings)
     instance.add_dynamic_partitions(WORKSPACES, ["acme", "globex"])
     port = _free_port()
@@ -77,7 +78,7 @@ def webserver(tmp_path):
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
                 raise AssertionError(f"dagster-webserver did not serve: {proc.communicate()[1][-3000:]}")
-            time.sleep(1)
+            time.sleep(0.2)
         yield url
     finally:
         proc.terminate()

@@ -1,0 +1,39 @@
+"""A fresh SENTRUM_HOME with dbt's manifest already prepared, as a deployment's image has it (`sentrum dbt-prepare`
+at build time).
+
+Every `sentrum` command that loads the definitions prepares the manifest of its SENTRUM_HOME when it is missing: a
+full `dbt parse`, ~9 s of CPU here, paid again by every test that starts from an empty home. The test session has
+prepared one already (tests/conftest.py) from the same project for DuckDB; its files are copied instead, which is
+what `prepare_dbt` would have written (it still re-parses if the project changed since). Preparing the manifest
+itself is proven by tests/orchestration/test_definitions.py (`sentrum dbt-prepare`) and by the tests that leave
+the home empty.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from orchestration.dbt_prepare import prepare_dbt, target_dir
+from orchestration.settings import Settings, get_settings, prepare_home
+
+
+def prepared_dbt_target() -> Path:
+    """The session's prepared dbt target for DuckDB (prepared now if it is not)."""
+    session = get_settings()
+    if session.warehouse != "duckdb":  # the session's manifest is BigQuery's: a DuckDB one beside it
+        session = Settings(home=session.home_dir / "prepared-duckdb", warehouse="duckdb")
+    return prepare_dbt(session).parent  # a few file stats when it is fresh
+
+
+def seed_prepared_dbt(home: Path) -> Path:
+    """Give `home` (a SENTRUM_HOME for DuckDB) the session's prepared dbt target; its manifest's path."""
+    source = prepared_dbt_target()
+    settings = Settings(home=home)
+    prepare_home(settings)
+    target = target_dir(settings.dbt_dir)
+    target.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for f in source.iterdir():
+        if f.is_file() and f.suffix != ".log":
+            shutil.copy2(f, target / f.name)  # with its time: newer than the project's files, so not stale
+    return target / "manifest.json"
