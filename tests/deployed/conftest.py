@@ -99,8 +99,10 @@ def deployed(postgres, sandbox, gate, tmp_path_factory) -> Iterator[tuple[Night,
         try:
             night = run_night(stack, instance, list(WORKSPACES), gate)
         finally:
+            stopping = time.monotonic()
             stack.stop()
             instance.dispose()
+    night.seconds["stop"] = time.monotonic() - stopping
     night.seconds["total"] = time.monotonic() - began
     print(f"\ndeployed night: {night.seconds}")  # the wall time, for the record (pytest -s)
     yield night, home, sandbox
