@@ -32,7 +32,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 build_nightly_schedule(settings.nightly_cron, settings.nightly_batch_size, settings.schedules_running)
             ],
             sensors=[
-                build_marts_sensor(settings.restatement_days),
+                build_marts_sensor(settings.restatement_days, settings.marts_sensor_interval_seconds),
                 build_backfill_sensor(settings.backfill_chunk_days),
             ],
             resources=build_resources(settings),

@@ -182,11 +182,11 @@ def follow_up_marts_requests(
     return requests
 
 
-def build_marts_sensor(restatement_days: int) -> dg.SensorDefinition:
+def build_marts_sensor(restatement_days: int, interval_seconds: int = 60) -> dg.SensorDefinition:
     @dg.sensor(
         name="nightly_marts_sensor",
         job=marts_job,
-        minimum_interval_seconds=60,
+        minimum_interval_seconds=interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Builds the marts once every extraction run of a night has finished (one marts run per night), "
         "and after any other successful extraction run, such as one launched from the UI (for its workspaces).",

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # Whether the nightly and sweep schedules run from the start: a deployment's image says yes; a laptop (`make ui`
     # on the demo's state) leaves them off until someone turns them on in the UI.
     schedules_running: bool = False
+    # How often the marts sensor looks for a night whose extraction runs have all finished: the marts follow the
+    # night's last run within this. The daemon looks at its sensors every 5 s at most.
+    marts_sensor_interval_seconds: int = Field(default=60, ge=5, le=3600)
     # A workspace without a successful extraction for longer than this fails its freshness check.
     freshness_hours: int = Field(default=36, ge=1)
 

@@ -19,6 +19,7 @@ from tests.deployed.deploy_files import image_env
 from tests.deployed.night import HELD_ACCOUNT, AccountGate, Night, run_night
 from tests.deployed.postgres import PostgresServer, start_postgres
 from tests.deployed.stack import make_stack
+from tests.support.prepared_dbt import seed_prepared_dbt
 
 WORKSPACES = ("acme", "globex")
 SENTRUM = str(Path(sys.executable).with_name("sentrum"))
@@ -75,9 +76,18 @@ def deployed(postgres, sandbox, gate, tmp_path_factory) -> Iterator[tuple[Night,
         SENTRUM_EXTRACT_CONCURRENCY="1",
         # the image's: a deployment's schedules run from the start (a laptop's stay off)
         SENTRUM_SCHEDULES_RUNNING=image_env()["SENTRUM_SCHEDULES_RUNNING"],
+        # The marts sensor looks every 5 s instead of every minute (the setting's floor: the daemon's sensor loop),
+        # so the marts follow the night's last run within seconds; what it decides is unchanged.
+        SENTRUM_MARTS_SENSOR_INTERVAL_SECONDS="5",
+        # Run retries: Dagster's daemon reads the failed runs' events every second instead of every 5 s (its own
+        # variable for this interval; there is no dagster.yaml key).
+        DAGSTER_EVENT_LOG_CONSUMER_DAEMON_INTERVAL_SECONDS="1",
     )
     _register(env, sandbox)
-    # what the image does when it is built: dbt's manifest under SENTRUM_HOME, read when the code server loads
+    # What the image does when it is built: dbt's manifest under SENTRUM_HOME, read when the code server loads. The
+    # session's manifest is copied there first, so the step finds it fresh instead of parsing the project again
+    # (test_deploy_files.py proves the image's step builds it).
+    seed_prepared_dbt(home)
     prepared = subprocess.run([SENTRUM, "dbt-prepare"], env=env, capture_output=True, text=True, timeout=600)
     assert prepared.returncode == 0, prepared.stderr[-2000:]
     stack = make_stack(base, env)
@@ -89,8 +99,10 @@ def deployed(postgres, sandbox, gate, tmp_path_factory) -> Iterator[tuple[Night,
         try:
             night = run_night(stack, instance, list(WORKSPACES), gate)
         finally:
+            stopping = time.monotonic()
             stack.stop()
             instance.dispose()
+    night.seconds["stop"] = time.monotonic() - stopping
     night.seconds["total"] = time.monotonic() - began
     print(f"\ndeployed night: {night.seconds}")  # the wall time, for the record (pytest -s)
     yield night, home, sandbox

@@ -140,6 +140,8 @@ TEST_OVERRIDES = {
     "concurrency.runs.max_concurrent_runs": "1 for DuckDB",
     # Seconds, not a minute: a dead run is noticed within the test's patience.
     "run_monitoring.poll_interval_seconds": "2",
+    # The queue looked at every second instead of Dagster's 5: six runs of the night each wait for a look.
+    "run_coordinator.config.dequeue_interval_seconds": "1",
 }
 
 
@@ -153,4 +155,5 @@ def render_test_instance(logs_dir: Path) -> dict[str, Any]:
     }
     config["concurrency"]["runs"]["max_concurrent_runs"] = 1
     config["run_monitoring"]["poll_interval_seconds"] = 2
+    config["run_coordinator"]["config"]["dequeue_interval_seconds"] = 1
     return config

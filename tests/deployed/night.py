@@ -187,6 +187,7 @@ def run_night(stack: Stack, instance: dg.DagsterInstance, workspaces: list[str],
             if account:
                 stack.services["code-server"].kill()
                 kills.append(Kill(extraction[0].run_id, "code server", account))
+                seconds["code server killed"] = time.monotonic() - started
                 code_server_pids.append(stack.start_code_server().pid)
         # Kill 2: the retry's own process, alone, once an account of the retry is committed.
         if len(kills) == 1 and len(extraction) > 1 and extraction[1].status == dg.DagsterRunStatus.STARTED:
@@ -195,6 +196,7 @@ def run_night(stack: Stack, instance: dg.DagsterInstance, workspaces: list[str],
             if account and retry.run_id in processes:
                 os.kill(processes[retry.run_id].pid, signal.SIGKILL)
                 kills.append(Kill(retry.run_id, "run process", account))
+                seconds["retry's process killed"] = time.monotonic() - started
                 gate.open()  # the next attempt runs through
         marts = [r for r in runs if r.job_name == MARTS_JOB]
         if marts and marts[0].is_finished:

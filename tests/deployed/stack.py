@@ -82,6 +82,12 @@ class Service:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
 
+    def terminate(self) -> None:
+        """SIGTERM to the group, without waiting (`stop` waits)."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+
     def stop(self, timeout_s: float = 20) -> None:
         if self.process.poll() is not None:
             with contextlib.suppress(ProcessLookupError):
@@ -188,10 +194,14 @@ class Stack:
         return body["data"]
 
     def stop(self) -> None:
-        # The daemon first: nothing new is launched while the others go.
-        for name in ("daemon", "webserver", "code-server"):
-            if name in self.services:
-                self.services[name].stop()
+        # The daemon first: nothing new is launched while the others go; they go together.
+        if "daemon" in self.services:
+            self.services["daemon"].stop()
+        others = [self.services[name] for name in ("webserver", "code-server") if name in self.services]
+        for service in others:
+            service.terminate()
+        for service in others:
+            service.stop()
 
     def tails(self) -> str:
         return "\n".join(f"--- {name}\n{s.tail(2000)}" for name, s in self.services.items())

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import yaml
 
 from orchestration.instance import dagster_instance
 from orchestration.launch import LOCATION_NAME, repository_label
@@ -21,6 +22,7 @@ from orchestration.sensors import marts_run_requests, run_info
 from orchestration.settings import Settings
 from orchestration.tags import CLI_NIGHTLY, RUN_KEY_TAG, TRIGGER_TAG
 from tests.e2e.conftest import SENTRUM, make_env
+from tests.support.prepared_dbt import seed_prepared_dbt
 from workspaces import YamlRegistry
 
 pytestmark = pytest.mark.slow
@@ -32,6 +34,7 @@ RETRIES = {dg.DagsterEventType.STEP_UP_FOR_RETRY, dg.DagsterEventType.STEP_RESTA
 @pytest.fixture(scope="module")
 def env(sandbox, tmp_path_factory):
     e = make_env(tmp_path_factory.mktemp("home"), sandbox)
+    seed_prepared_dbt(e.home)  # the first sync finds dbt's manifest instead of parsing the project (not a claim here)
     for w in sandbox.scenario.workspaces():
         if w.workspace_id in ("acme", "globex"):
             r = e.sentrum("workspaces", "add", w.workspace_id, "--ad-accounts", ",".join(w.account_ids), stdin=w.token)
@@ -153,6 +156,13 @@ def test_runs_queue_for_a_running_daemon_which_launches_them(env, tmp_path):
     run queue; the daemon launches each in its own process, and the CLI waits for them and reports as ever."""
     prepared = env.sentrum("dbt-prepare")  # as a deployment's image does: the code server loads the manifest
     assert prepared.returncode == 0, prepared.stderr
+    # The daemon looks at the run queue every second instead of Dagster's 5 (the instance's
+    # `dequeue_interval_seconds`): both runs of the sync wait for a look. Nothing else of the instance changes.
+    _instance(env)  # writes the home's instance file if no command has yet
+    instance_file = env.home / "dagster" / "dagster.yaml"
+    config = yaml.safe_load(instance_file.read_text())
+    config["run_coordinator"].setdefault("config", {})["dequeue_interval_seconds"] = 1
+    instance_file.write_text(yaml.safe_dump(config))
     daemon = subprocess.Popen(
         [str(Path(SENTRUM).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
         cwd=Path(__file__).resolve().parents[2],

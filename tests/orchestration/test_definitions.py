@@ -144,6 +144,12 @@ def test_the_marts_default_window_follows_the_restatement_setting(tmp_path):
     assert dbt_resource(Settings(home=tmp_path, restatement_days=10)).default_window_days == 12
 
 
+def test_the_marts_sensor_looks_as_often_as_the_setting_says(tmp_path, defs):
+    assert defs.resolve_sensor_def("nightly_marts_sensor").minimum_interval_seconds == 60
+    quick = build_definitions(Settings(home=tmp_path, marts_sensor_interval_seconds=5))
+    assert quick.resolve_sensor_def("nightly_marts_sensor").minimum_interval_seconds == 5
+
+
 def test_extraction_is_pooled_and_retried(defs):
     job = defs.resolve_job_def("meta_extract_job")
     node = job.graph.node_named("meta_extract")

@@ -1,12 +1,12 @@
 """A fresh SENTRUM_HOME with dbt's manifest already prepared, as a deployment's image has it (`sentrum dbt-prepare`
 at build time).
 
-Every `sentrum` command that loads the definitions prepares the manifest of its SENTRUM_HOME when it is missing: a
-full `dbt parse`, ~9 s of CPU here, paid again by every test that starts from an empty home. The test session has
-prepared one already (tests/conftest.py) from the same project for DuckDB; its files are copied instead, which is
-what `prepare_dbt` would have written (it still re-parses if the project changed since). Preparing the manifest
-itself is proven by tests/orchestration/test_definitions.py (`sentrum dbt-prepare`) and by the tests that leave
-the home empty.
+Every `sentrum` command (and code server) that loads the definitions prepares the manifest of its SENTRUM_HOME when
+it is missing: a full `dbt parse`, ~9 s of CPU here, paid again by every test that starts from an empty home. The
+test session has prepared one already (tests/conftest.py) from the same project; its files are copied instead, which
+is what `prepare_dbt` would have written (it still re-parses if the project changed since: the copies keep their
+times). Preparing the manifest itself is proven by the tests that leave the home empty: the shared demo (`sentrum
+demo` on a fresh home), tests/orchestration/test_definitions.py and the image's build step (test_deploy_files.py).
 """
 
 from __future__ import annotations
@@ -27,10 +27,11 @@ def prepared_dbt_target() -> Path:
 
 
 def seed_prepared_dbt(home: Path) -> Path:
-    """Give `home` (a SENTRUM_HOME for DuckDB) the session's prepared dbt target; its manifest's path."""
+    """Give `home`, a SENTRUM_HOME for DuckDB, the session's prepared dbt target (manifest and parse state, their
+    times kept; dbt's log left out); the manifest's path."""
     source = prepared_dbt_target()
     settings = Settings(home=home)
-    prepare_home(settings)
+    prepare_home(settings)  # owner-only, as the CLI makes it
     target = target_dir(settings.dbt_dir)
     target.mkdir(parents=True, exist_ok=True, mode=0o700)
     for f in source.iterdir():
