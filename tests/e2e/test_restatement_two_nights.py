@@ -73,7 +73,7 @@ def server():
 
 def test_the_oldest_day_of_the_window_restates_and_lands_in_the_marts(server, tmp_path_factory):
     scenario = server.scenario
-    env = make_env(tmp_path_factory.mktemp("home"), server)
+    env = make_env(tmp_path_factory.mktemp("home"), server, dbt_prepared=True)
     added = env.sentrum("workspaces", "add", "restate", "--ad-accounts", ACCOUNT, stdin=TOKEN)
     assert added.returncode == 0, added.stderr
 

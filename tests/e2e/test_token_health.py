@@ -22,7 +22,9 @@ def _state(home: Path) -> dict[str, bytes | None]:
 
 @pytest.fixture(scope="module")
 def env(sandbox, tmp_path_factory):
-    e = make_env(tmp_path_factory.mktemp("home"), sandbox)
+    e = make_env(tmp_path_factory.mktemp("home"), sandbox, dbt_prepared=True)
+    # A short nightly window: a token's health is asked of Meta once per workspace, whatever the days pulled.
+    e.vars["SENTRUM_RESTATEMENT_DAYS"] = "3"
     for ws, token, accounts in (
         ("acme", "sandbox-token-acme-user", ACME_ACCOUNTS),  # a user token: expires in 10 days
         ("acme-data", "sandbox-token-acme-data-access", ACME_ACCOUNTS),  # data access expires in 5 days
