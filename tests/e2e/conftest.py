@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from graph_sandbox import SandboxServer, Scenario
+from tests.support.prepared_dbt import seed_prepared_dbt
 
 SENTRUM = str(Path(sys.executable).with_name("sentrum"))
 # Conversions as the marts define them by default (dbt var sentrum_conversion_action_types).
@@ -48,28 +48,13 @@ def clean_environment(home: Path) -> dict[str, str]:
 
 
 def make_env(home: Path, server: SandboxServer, dbt_prepared: bool = False) -> Env:
-    """An Env for `home` against `server`. `dbt_prepared`: the home gets dbt's manifest first (`seed_dbt_target`)."""
+    """An Env for `home` against `server`. `dbt_prepared`: the home gets the session's prepared dbt manifest first
+    (tests/support/prepared_dbt.py), as a deployment's image has it."""
     if dbt_prepared:
-        seed_dbt_target(home)
+        seed_prepared_dbt(home)
     env = clean_environment(home)
     env["SENTRUM_META_GRAPH_URL"] = server.url
     return Env(home, server, env)
-
-
-def seed_dbt_target(home: Path) -> None:
-    """Put dbt's prepared manifest into `home`, as a deployment's image has it before its first run (`sentrum
-    dbt-prepare` at build time), instead of the first pipeline command parsing the project again for this home
-    (~10 s each). It is this session's own `dbt parse` of the same project (tests/conftest.py); its logs stay behind.
-    The CLI's own preparation of a fresh home is proven by the demo (`demo` fixture) and `test_cli_runs.py`."""
-    from orchestration.dbt_prepare import prepare_dbt, target_dir
-    from orchestration.settings import Settings, get_settings
-
-    source = prepare_dbt(get_settings()).parent  # fresh already (pytest_configure): a few file stats
-    target = target_dir(Settings(home=home).dbt_dir)
-    target.mkdir(parents=True, mode=0o700)
-    for f in source.iterdir():
-        if f.is_file() and f.suffix != ".log":
-            shutil.copy2(f, target / f.name)  # copy2 keeps the time stamps: the manifest is not older than the project
 
 
 @dataclass

@@ -22,7 +22,6 @@ from orchestration.sensors import marts_run_requests, run_info
 from orchestration.settings import Settings
 from orchestration.tags import CLI_NIGHTLY, RUN_KEY_TAG, TRIGGER_TAG
 from tests.e2e.conftest import SENTRUM, make_env
-from tests.support.prepared_dbt import seed_prepared_dbt
 from workspaces import YamlRegistry
 
 pytestmark = pytest.mark.slow
@@ -33,8 +32,7 @@ RETRIES = {dg.DagsterEventType.STEP_UP_FOR_RETRY, dg.DagsterEventType.STEP_RESTA
 
 @pytest.fixture(scope="module")
 def env(sandbox, tmp_path_factory):
-    e = make_env(tmp_path_factory.mktemp("home"), sandbox)
-    seed_prepared_dbt(e.home)  # the first sync finds dbt's manifest instead of parsing the project (not a claim here)
+    e = make_env(tmp_path_factory.mktemp("home"), sandbox, dbt_prepared=True)  # the first sync parses nothing
     for w in sandbox.scenario.workspaces():
         if w.workspace_id in ("acme", "globex"):
             r = e.sentrum("workspaces", "add", w.workspace_id, "--ad-accounts", ",".join(w.account_ids), stdin=w.token)

@@ -16,7 +16,8 @@ import duckdb
 import pytest
 
 from secret_store import LocalSecretStore
-from tests.e2e.conftest import Env, seed_dbt_target
+from tests.e2e.conftest import Env
+from tests.support.prepared_dbt import seed_prepared_dbt
 from workspaces import MetaConnection, Workspace, YamlRegistry
 
 TOKEN = "EAABleakTESTtoken0123456789abcdefXYZ"
@@ -73,7 +74,7 @@ def echo() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def env(echo, tmp_path_factory) -> Env:
     home = tmp_path_factory.mktemp("home")
-    seed_dbt_target(home)
+    seed_prepared_dbt(home)
     variables = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRUM_", "DAGSTER_"))}
     variables.update(SENTRUM_HOME=str(home), SENTRUM_META_GRAPH_URL=echo)
     e = Env(home, None, variables)  # type: ignore[arg-type]
