@@ -144,7 +144,8 @@ def test_every_job_carries_labels_and_every_query_the_byte_cap(emulator):
         BigQueryWarehouse(emulator.client(), maximum_bytes_billed=0)
 
 
-# dbt reads its profile and project as below (in a child process: dbt's flags and invocation context are global)
+# dbt reads its profile and project as below (in a child process: dbt's flags and invocation context are global),
+# once per SENTRUM_BQ_MAX_BYTES_BILLED value given, in one process (importing dbt costs seconds of CPU)
 _DBT_CONFIG = """
 import json, os, sys
 from argparse import Namespace
@@ -154,31 +155,41 @@ from dbt.flags import set_from_args
 from dbt.config.profile import Profile
 from dbt.config.project import Project
 from dbt.config.renderer import DbtProjectYamlRenderer, ProfileRenderer
-set_invocation_context(os.environ)
 set_from_args(Namespace(), {})
 root = sys.argv[1]
-raw = yaml.safe_load(open(os.path.join(root, "profiles.yml")))
-profile = Profile.from_raw_profiles(raw, "sentrum", ProfileRenderer({}), target_override="bigquery")
-project = Project.from_project_root(root, DbtProjectYamlRenderer(None, {}))
-print(json.dumps({"cap": profile.credentials.maximum_bytes_billed, "job_label": project.query_comment.job_label,
-                  "comment": project.query_comment.comment}))
+out = {}
+for value in json.loads(sys.argv[2]):
+    os.environ["SENTRUM_BQ_MAX_BYTES_BILLED"] = value
+    set_invocation_context(os.environ)
+    raw = yaml.safe_load(open(os.path.join(root, "profiles.yml")))
+    profile = Profile.from_raw_profiles(raw, "sentrum", ProfileRenderer({}), target_override="bigquery")
+    project = Project.from_project_root(root, DbtProjectYamlRenderer(None, {}))
+    out[value] = {"cap": profile.credentials.maximum_bytes_billed, "job_label": project.query_comment.job_label,
+                  "comment": project.query_comment.comment}
+print(json.dumps(out))
 """
+CAPS = [("123456789", 123456789), ("", 0)]
 
 
-@pytest.mark.parametrize(("value", "cap"), [("123456789", 123456789), ("", 0)])
-def test_dbt_profile_and_project_render_the_byte_cap_and_job_labels(value, cap):
-    """0 is dbt-bigquery's "no cap" (it sends maximum_bytes_billed only when set and not 0). What dbt then sends
-    to BigQuery is checked in tests/bigquery/test_dbt_bigquery.py."""
+@pytest.fixture(scope="module")
+def dbt_rendered() -> dict[str, dict]:
+    """What dbt renders for each value of SENTRUM_BQ_MAX_BYTES_BILLED in CAPS."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRUM_", "DBT_"))}
-    env["SENTRUM_BQ_MAX_BYTES_BILLED"] = value
     out = subprocess.run(
-        [sys.executable, "-c", _DBT_CONFIG, str(REPO / "dbt_project")],
+        [sys.executable, "-c", _DBT_CONFIG, str(REPO / "dbt_project"), json.dumps([value for value, _ in CAPS])],
         env=env,
         capture_output=True,
         text=True,
         timeout=300,
         check=True,
     )
-    rendered = json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(("value", "cap"), CAPS)
+def test_dbt_profile_and_project_render_the_byte_cap_and_job_labels(dbt_rendered, value, cap):
+    """0 is dbt-bigquery's "no cap" (it sends maximum_bytes_billed only when set and not 0). What dbt then sends
+    to BigQuery is checked in tests/bigquery/test_dbt_bigquery.py."""
+    rendered = dbt_rendered[value]
     assert rendered["cap"] == cap
     assert rendered["job_label"] is True and "'sentrum_component': 'dbt'" in rendered["comment"]

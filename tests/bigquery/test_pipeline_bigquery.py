@@ -36,15 +36,18 @@ def sandbox():
 
 
 def _rows_by_workspace(wh: Warehouse) -> dict[str, dict[str, list[str]]]:
-    """Every row of every table and view with workspace_id (one catalog walk), per table and workspace, in a
-    comparable form."""
-    out: dict[str, dict[str, list[str]]] = {}
-    for t in wh.tables_with_column("workspace_id"):
-        by_ws: dict[str, list[str]] = defaultdict(list)
-        for row in wh.query(f"select * from {wh.table_ref(t.schema, t.name)}"):
-            by_ws[row["workspace_id"]].append(repr(sorted(row.items())))
-        out[f"{t.schema}.{t.name}"] = {ws: sorted(rows) for ws, rows in by_ws.items()}
-    return out
+    """Every row of every table and view with workspace_id (one catalog walk), per table and workspace, as its JSON
+    text. One query for all of them: the stand-in's cost is mostly per statement (it parses each one several times);
+    a query per table cost this test ~7 s more CPU for each of its two snapshots."""
+    tables = {f"{t.schema}.{t.name}": wh.table_ref(t.schema, t.name) for t in wh.tables_with_column("workspace_id")}
+    out: dict[str, dict[str, list[str]]] = {name: defaultdict(list) for name in tables}
+    union = " union all ".join(
+        f"select '{name}' as tbl, workspace_id, to_json_string(t) as row_json from {ref} as t"
+        for name, ref in tables.items()
+    )
+    for row in wh.query(union):
+        out[row["tbl"]][row["workspace_id"]].append(row["row_json"])
+    return {name: {ws: sorted(rows) for ws, rows in by_ws.items()} for name, by_ws in out.items()}
 
 
 def _findings_reported(instance: dg.DagsterInstance, run_id: str) -> dict[str, int]:
