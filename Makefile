@@ -11,9 +11,11 @@ export SENTRUM_HOME ?= $(CURDIR)/.sentrum
 # compiles all it imports again: seconds per process, minutes over the tests. The locked environment is compiled when
 # it is synced; our own modules write their cache (ignored by git) on first import.
 unexport PYTHONDONTWRITEBYTECODE
-# pytest-xdist workers. `make test` is mostly whole pipelines: two workers already keep both cores busy (load ~3).
-# The unit tier often waits on local servers, so a third worker still gains there. tests/README.md has the figures.
-TEST_WORKERS ?= 2
+# pytest-xdist workers, on 2 cores. `make test` is mostly whole pipelines, whose processes also wait (Dagster's SQLite
+# commits, daemons' ticks, the sandbox's report jobs): a third worker fills those waits (the CPUs 97% busy over the
+# run) and the suite ends sooner. The unit tier often waits on local servers, so three workers there too.
+# tests/README.md has the figures.
+TEST_WORKERS ?= 3
 FAST_WORKERS ?= 3
 SANDBOX_PORT ?= 8765
 UI_PORT ?= 3000

@@ -36,23 +36,24 @@ SLOW_TESTS = (
 )
 
 
-# `make test` runs the tests on two workers (pytest-xdist, `--dist loadscope`, scheduled by `WorkUnits` below). Each
+# `make test` runs the tests on three workers (pytest-xdist, `--dist loadscope`, scheduled by `WorkUnits` below). Each
 # work unit keeps a costly session fixture on one worker: the BigQuery stand-in (installed on first use, then started
 # once per test process), dbt's built project (tests/dbt_project/conftest.py), the demo (tests/e2e/conftest.py).
 # Every other test goes with its module, so a module fixture runs once. The units run longest first (their test time
-# in a full run on this machine, 2026-12-05: BigQuery 365 s, the backfill 194 s, the deployed night 192 s, the CLI's
-# runs 189 s, ...), then the rest in collection order, so no long unit starts last and holds the run while the other
-# worker idles (`--no-loadscope-reorder` keeps this order; xdist would sort the units by their number of tests).
+# in a full run on this machine, 2026-12-05, three workers: BigQuery 322 s, the CLI's runs 270 s, the diagnostics
+# worlds 232 s, the restatement nights 201 s, ...), then the rest in collection order, so no long unit starts last
+# and holds the run while the other workers idle (`--no-loadscope-reorder` keeps this order; xdist would sort the
+# units by their number of tests).
 LONGEST_FIRST = (
     "bigquery",
-    "tests/e2e/test_backfill_resume.py",
-    "tests/deployed/test_nightly_deployed.py",
     "tests/e2e/test_cli_runs.py",
     "tests/diagnostics/test_sandbox_scenarios.py",
     "tests/e2e/test_restatement_two_nights.py",
+    "tests/deployed/test_nightly_deployed.py",
+    "tests/e2e/test_backfill_resume.py",
     "tests/e2e/test_retention_cli.py",
-    "dbt_project",
     "tests/e2e/test_sync_matches_truth.py",
+    "dbt_project",
     "demo",
 )
 BIGQUERY_MODULES = ("tests/bigquery/", "tests/diagnostics/test_bigquery_path.py")
