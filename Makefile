@@ -12,8 +12,8 @@ export SENTRUM_HOME ?= $(CURDIR)/.sentrum
 # it is synced; our own modules write their cache (ignored by git) on first import.
 unexport PYTHONDONTWRITEBYTECODE
 # pytest-xdist workers, on 2 cores. `make test` is mostly whole pipelines, whose processes also wait (Dagster's SQLite
-# commits, daemons' ticks, the sandbox's report jobs): a third worker fills those waits (the CPUs 97% busy over the
-# run) and the suite ends sooner. The unit tier often waits on local servers, so three workers there too.
+# commits, daemons' ticks, the sandbox's report jobs): a third worker fills those waits (2026-12-05: 13 min 42 s with
+# the CPUs 97% busy, against 14 min 11 s and 90% on two). The unit tier often waits on local servers: three there too.
 # tests/README.md has the figures.
 TEST_WORKERS ?= 3
 FAST_WORKERS ?= 3
