@@ -10,6 +10,7 @@ edited model); importing the definitions never runs dbt. No Dagster here: checki
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +37,18 @@ def dbt_executable() -> str:
         if here.with_name(name).exists():
             return str(here.with_name(name))
     return "dbt"
+
+
+def copy_prepared(source: Path, dbt_dir: Path) -> Path:
+    """A target prepared elsewhere (another SENTRUM_HOME's `dbt/target`, for the same project and warehouse) copied
+    under `dbt_dir`, dbt's log left out; the manifest's path. The files keep their times, so `manifest_is_stale`
+    still sees a project changed since, and `prepare_dbt` parses it again."""
+    target = target_dir(dbt_dir)
+    target.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for f in source.iterdir():
+        if f.is_file() and f.suffix != ".log":
+            shutil.copy2(f, target / f.name)
+    return target / "manifest.json"
 
 
 def manifest_is_stale(manifest: Path) -> bool:

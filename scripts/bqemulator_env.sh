@@ -31,7 +31,6 @@ flock 9
 if ! [[ -f "$MARKER" && "$(cat "$MARKER")" == "$RECIPE" && -x "$ENV_DIR/bin/bqemulator" ]]; then
   # A half-built environment (interrupted install, older recipe) is rebuilt from scratch rather than patched.
   rm -rf "$ENV_DIR"
-  mkdir -p "$(dirname "$ENV_DIR")"
   echo "bqemulator_env: creating $ENV_DIR (first time only; ~30 s; log: $LOG)" >&2
   start=$(date +%s)
   # The installer's output goes to the log (local index mirrors make pip's noisy); its tail is shown if it fails.

@@ -191,10 +191,9 @@ def main() -> int:
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     if prepared is not None:  # what `prepare_dbt` below would write (it still parses if the project is newer)
-        (home / "dbt" / "target").mkdir(parents=True)
-        for f in prepared.iterdir():
-            if f.is_file() and f.suffix != ".log":
-                shutil.copy2(f, home / "dbt" / "target" / f.name)
+        from orchestration.dbt_prepare import copy_prepared
+
+        copy_prepared(prepared, home / "dbt")
     t0 = time.perf_counter()
     scenario = Scenario.generate(
         "fleet", 42, accounts=args.workspaces, campaigns_per_account=1, adsets_per_campaign=1, ads_per_adset=2,

@@ -305,17 +305,6 @@ def _env(home: Path, url: str) -> dict[str, str]:
     return env
 
 
-def seed_dbt_target(home: Path, prepared: Path) -> None:
-    """`home`'s dbt target copied from a prepared one (what `sentrum dbt-prepare` writes, as a deployment's image
-    has it): the sync then parses nothing."""
-    target = home / "dbt" / "target"
-    target.mkdir(parents=True, mode=0o700)
-    os.chmod(home, 0o700)  # as `sentrum` creates a home
-    for f in prepared.iterdir():
-        if f.is_file() and f.suffix != ".log":
-            shutil.copy2(f, target / f.name)  # with its time, so it is not older than the project's files
-
-
 def run(case: str, days: int | None, work: Path, prepared_dbt: Path | None = None) -> dict[str, Any]:
     days = days or CASES[case]["days"]
     start, end = LAST_DAY - timedelta(days=days - 1), LAST_DAY
@@ -323,8 +312,11 @@ def run(case: str, days: int | None, work: Path, prepared_dbt: Path | None = Non
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     home = work / ".sentrum"
-    if prepared_dbt is not None:
-        seed_dbt_target(home, prepared_dbt)
+    if prepared_dbt is not None:  # as a deployment's image has it: the sync then parses nothing
+        from orchestration.dbt_prepare import copy_prepared
+
+        home.mkdir(mode=0o700)  # as `sentrum` creates a home
+        copy_prepared(prepared_dbt, home / "dbt")
     out: dict[str, Any] = {"case": case, "accounts": len(sc.accounts()),
                            "ads": sum(len(sc.ads(a.id)) for a in sc.accounts()), "days": days,
                            "window": [str(start), str(end)], "server": CASES[case]["server"]}  # fmt: skip

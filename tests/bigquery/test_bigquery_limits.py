@@ -159,8 +159,7 @@ set_from_args(Namespace(), {})
 root = sys.argv[1]
 out = {}
 for value in json.loads(sys.argv[2]):
-    os.environ["SENTRUM_BQ_MAX_BYTES_BILLED"] = value
-    set_invocation_context(os.environ)
+    set_invocation_context({**os.environ, "SENTRUM_BQ_MAX_BYTES_BILLED": value})
     raw = yaml.safe_load(open(os.path.join(root, "profiles.yml")))
     profile = Profile.from_raw_profiles(raw, "sentrum", ProfileRenderer({}), target_override="bigquery")
     project = Project.from_project_root(root, DbtProjectYamlRenderer(None, {}))

@@ -11,10 +11,9 @@ demo` on a fresh home), tests/orchestration/test_definitions.py and the image's 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from orchestration.dbt_prepare import prepare_dbt, target_dir
+from orchestration.dbt_prepare import copy_prepared, prepare_dbt
 from orchestration.settings import Settings, get_settings, prepare_home
 
 
@@ -27,14 +26,7 @@ def prepared_dbt_target() -> Path:
 
 
 def seed_prepared_dbt(home: Path) -> Path:
-    """Give `home`, a SENTRUM_HOME for DuckDB, the session's prepared dbt target (manifest and parse state, their
-    times kept; dbt's log left out); the manifest's path."""
-    source = prepared_dbt_target()
+    """Give `home`, a SENTRUM_HOME for DuckDB, the session's prepared dbt target; the manifest's path."""
     settings = Settings(home=home)
     prepare_home(settings)  # owner-only, as the CLI makes it
-    target = target_dir(settings.dbt_dir)
-    target.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for f in source.iterdir():
-        if f.is_file() and f.suffix != ".log":
-            shutil.copy2(f, target / f.name)  # with its time: newer than the project's files, so not stale
-    return target / "manifest.json"
+    return copy_prepared(prepared_dbt_target(), settings.dbt_dir)
