@@ -184,7 +184,8 @@ def run_night(stack: Stack, instance: dg.DagsterInstance, workspaces: list[str],
         # Kill 1: the first run's code server (and so the run), once an account of the run is committed.
         if not kills and extraction and extraction[0].status == dg.DagsterRunStatus.STARTED:
             account = _committed_account(_messages(instance, extraction[0].run_id))
-            if account:
+            # ... and its second account's call has reached the sandbox (held there): in flight, not yet asked
+            if account and gate.held >= 1:
                 stack.services["code-server"].kill()
                 kills.append(Kill(extraction[0].run_id, "code server", account))
                 seconds["code server killed"] = time.monotonic() - started
@@ -193,7 +194,7 @@ def run_night(stack: Stack, instance: dg.DagsterInstance, workspaces: list[str],
         if len(kills) == 1 and len(extraction) > 1 and extraction[1].status == dg.DagsterRunStatus.STARTED:
             retry = extraction[1]
             account = _committed_account(_messages(instance, retry.run_id))
-            if account and retry.run_id in processes:
+            if account and retry.run_id in processes and gate.held >= 2:
                 os.kill(processes[retry.run_id].pid, signal.SIGKILL)
                 kills.append(Kill(retry.run_id, "run process", account))
                 seconds["retry's process killed"] = time.monotonic() - started
