@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import TextIO
 
@@ -23,6 +24,36 @@ WAITING = "waiting for the warehouse"
 POLL_S = 0.5
 # Off a terminal (a log file, a test), dbt's count is printed at these fractions of the total only.
 MILESTONES = (0.25, 0.5, 0.75, 1.0)
+
+
+class DbtNodeLog:
+    """The dbt asset's side of the count: `seen(node)` for each node dbt reports, `close()` when dbt has ended. Each
+    line is an event stored in the run's event log (a marts run has ~150 nodes), so the count is logged at most every
+    LOG_EVERY_S, and always the last one (the follower then reaches the total)."""
+
+    LOG_EVERY_S = 1.0
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self._log = log
+        self._count = 0
+        self._logged = 0
+        self._last_node = ""
+        self._at = time.monotonic()
+
+    def seen(self, node: str) -> None:
+        self._count += 1
+        self._last_node = node
+        if time.monotonic() - self._at >= self.LOG_EVERY_S:
+            self._write()
+
+    def close(self) -> None:
+        if self._count > self._logged:
+            self._write()
+
+    def _write(self) -> None:
+        self._log(f"{DBT_PROGRESS} {self._count}: {self._last_node}")
+        self._logged = self._count
+        self._at = time.monotonic()
 
 
 def account_line(message: str) -> str | None:

@@ -12,7 +12,7 @@ from dagster_dbt import DagsterDbtTranslator, dbt_assets
 from pydantic import field_validator
 
 from orchestration.dbt_project import SentrumDbtCliResource, dbt_run_path, require_manifest, sentrum_dbt_project
-from orchestration.progress import DBT_PROGRESS
+from orchestration.progress import DbtNodeLog
 from orchestration.resources import RegistryResource, WarehouseResource
 from orchestration.settings import get_settings
 from warehouse.legacy_actions import fold_legacy_actions
@@ -131,12 +131,14 @@ def sentrum_dbt(
     failure: Exception | None = None
     with warehouse.dbt_env() as env:
         invocation = dbt.cli_with_env(args, env, context=context, target_path=target_path)
+        progress = DbtNodeLog(context.log.debug)
         try:
             for event in invocation.stream():
                 events.append(event)
-                context.log.debug(f"{DBT_PROGRESS} {len(events)}: {_node_name(event)}")
+                progress.seen(_node_name(event))
         except Exception as exc:  # what succeeded before dbt failed is still reported, then the failure
             failure = exc
+        progress.close()
     with warehouse.open() as wh:
         yield from (with_table_metadata(context, wh, e) for e in events)
     if failure is not None:
