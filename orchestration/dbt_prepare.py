@@ -15,12 +15,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from orchestration.dbt_profile import profile_env
 from orchestration.filelock import exclusive
 from orchestration.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 PROJECT_FILES = ("*.sql", "*.yml", "*.yaml", "*.csv", "*.md")
 PREPARE_WAIT_S = 600.0
+# dbt's saved parse: a run's invocation starts from the prepared one (dbt_project.SentrumDbtCliResource.run_target).
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
 def target_dir(dbt_dir: Path) -> Path:
@@ -77,7 +80,9 @@ def prepare_dbt(settings: Settings, force: bool = False) -> Path:
             args = [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR)]
             args += ["--profiles-dir", str(DBT_PROJECT_DIR), "--target", settings.warehouse]
             args += ["--target-path", str(target), "--log-path", str(target)]
-            env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+            # The profile rendered as the runs render it (dbt_profile.py): a run reuses this parse only then.
+            env = {**os.environ, **profile_env(settings), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+            env.pop("SENTRUM_DBT_RUN_VARS", None)  # a run's vars (assets/dbt.py), never part of the prepared parse
             done = subprocess.run(args, env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
             if done.returncode != 0 or not manifest.exists():
                 output = (done.stdout + done.stderr).strip()[-2000:]

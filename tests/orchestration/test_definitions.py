@@ -115,16 +115,12 @@ def test_graph_snapshot(defs):
 
 
 def test_dbt_build_args():
-    from orchestration.assets.dbt import MartsConfig, dbt_build_args, dbt_vars
+    # the run's vars are in the environment, never on the command line (dbt would then parse the whole project)
+    from orchestration.assets.dbt import MartsConfig, dbt_build_args, dbt_run_env, dbt_vars
 
-    assert dbt_build_args() == ["build", "--no-partial-parse"]
-    assert dbt_build_args({"b": "2", "a": "1"}, full_refresh=True) == [
-        "build",
-        "--no-partial-parse",
-        "--full-refresh",
-        "--vars",
-        '{"a": "1", "b": "2"}',
-    ]
+    assert dbt_build_args() == ["build"]
+    assert dbt_build_args(full_refresh=True) == ["build", "--full-refresh"]
+    assert dbt_run_env({"b": "2", "a": "1"}) == {"SENTRUM_DBT_RUN_VARS": '{"a": "1", "b": "2"}'}
     window = MartsConfig(window_start="2026-10-01", window_end="2026-10-31")
     assert dbt_vars(window, ["b", "a"], 31) == {
         "sentrum_workspaces": ["a", "b"],

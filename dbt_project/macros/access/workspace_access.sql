@@ -24,7 +24,7 @@
 
 
 {% macro sentrum_apply_workspace_access(workspaces=none, dry_run=false) -%}
-    {%- set requested = workspaces if workspaces is not none else var('sentrum_workspaces', none) -%}
+    {%- set requested = workspaces if workspaces is not none else sentrum.run_var('sentrum_workspaces') -%}
     {%- if requested is none -%}
         {{ exceptions.raise_compiler_error(
             "no workspaces given: pass var sentrum_workspaces (a list of workspace ids, [] for none)"
@@ -36,7 +36,7 @@
 
 {# on-run-end: applies the layer after `dbt build` / `dbt run` when var sentrum_workspaces is set. #}
 {% macro apply_workspace_access_on_run_end() -%}
-    {%- set requested = var('sentrum_workspaces', none) -%}
+    {%- set requested = sentrum.run_var('sentrum_workspaces') -%}
     {%- if execute and requested is not none and flags.WHICH in ('build', 'run') -%}
         {%- do sentrum.apply_workspace_access(sentrum.checked_workspace_ids(requested), false) -%}
     {%- endif -%}
