@@ -1,6 +1,5 @@
 """dbt models as Dagster assets (dagster-dbt). dbt runs once per run over all workspaces, never per workspace."""
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import date
@@ -11,6 +10,7 @@ from dagster._record import replace as record_replace
 from dagster_dbt import DagsterDbtTranslator, dbt_assets
 from pydantic import field_validator
 
+from orchestration.dbt_prepare import run_var_env
 from orchestration.dbt_project import SentrumDbtCliResource, require_manifest, sentrum_dbt_project
 from orchestration.progress import DBT_PROGRESS
 from orchestration.resources import RegistryResource, WarehouseResource
@@ -88,21 +88,11 @@ def dbt_vars(config: MartsConfig, workspace_ids: list[str], default_window_days:
     return out
 
 
-# The run's vars reach dbt in this environment variable (a JSON object), read by the macro `sentrum.run_var`
-# (dbt_project/macros/vars/run_var.sql), not with `--vars`: dbt discards its saved parse whenever the command line's
-# vars differ from the last parse's, and every run's window differs. An env var read while a file is parsed re-parses
-# only that file when its value changes (the fact models), so the run partial-parses from the prepared target.
-RUN_VARS_ENV = "SENTRUM_DBT_RUN_VARS"
-
-
-def dbt_run_env(dbt_vars: Mapping[str, Any]) -> dict[str, str]:
-    """The environment that gives dbt the run's vars."""
-    return {RUN_VARS_ENV: json.dumps(dict(dbt_vars), sort_keys=True)}
-
-
 def dbt_build_args(full_refresh: bool = False) -> list[str]:
-    """The dbt command of a run: one `build` over every workspace (models and their tests); its vars are in the
-    environment (`dbt_run_env`)."""
+    """The dbt command of a run: one `build` over every workspace (models and their tests). Its vars are in the
+    environment (`dbt_prepare.run_var_env`), not `--vars`: dbt discards its saved parse whenever the command line's
+    vars differ from the last parse's, and every run's window differs; an env var read while a file is parsed
+    re-parses only that file when its value changes, so the run partial-parses from the prepared parse."""
     return ["build", "--full-refresh"] if full_refresh else ["build"]
 
 
@@ -121,7 +111,7 @@ def sentrum_dbt(
 ):
     # Workspaces whose data is kept (all but those being deleted) get a per-workspace access path.
     kept = [w.id for w in registry.get().list() if w.status is not WorkspaceStatus.deletion_requested]
-    run_env = dbt_run_env(dbt_vars(config, kept, dbt.default_window_days))
+    run_env = run_var_env(dbt_vars(config, kept, dbt.default_window_days))
     # starts from the prepared parse, so dbt re-parses only what the run's vars change (the fact models)
     target_path = dbt.run_target(context.run.run_id)
     # Raw written before the action lists were nested (warehouse/legacy_actions.py): folded once, before staging

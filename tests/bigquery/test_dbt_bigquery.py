@@ -8,9 +8,10 @@ bogus numbers (must never show). Then `dbt build` runs on both targets at once, 
 incremental run over a narrower window after another restatement), and every mart that exists is compared row by
 row. Whatever models the project holds are built; nothing here names them.
 
-The windows reach dbt as the orchestrator passes them (SENTRUM_DBT_RUN_VARS), and night two starts from night one's
-saved parse, as a run starts from the prepared one: dbt must re-parse the facts, whose BigQuery config (the static
-partition list) is computed from the window at parse time, or night two would replace night one's partitions.
+The windows reach dbt as the orchestrator passes them (SENTRUM_DBT_WINDOW_START/_END), and night two starts from
+night one's saved parse, as a run starts from the prepared one: dbt must re-parse the facts, whose BigQuery config
+(the static partition list) is computed from the window at parse time, or night two would replace night one's
+partitions.
 """
 
 from __future__ import annotations
@@ -180,9 +181,7 @@ def dbt(command: str, target: str, tmp: Path, env: dict[str, str], window: tuple
         if not k.startswith(("SENTRUM_", "GOOGLE_", "DBT_")) and k != "CLOUDSDK_CONFIG"
     }
     base.update({"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1", "SENTRUM_DBT_THREADS": "4"}, **env)
-    base["SENTRUM_DBT_RUN_VARS"] = json.dumps(
-        {"sentrum_window_start": window[0].isoformat(), "sentrum_window_end": window[1].isoformat()}
-    )
+    base.update(SENTRUM_DBT_WINDOW_START=window[0].isoformat(), SENTRUM_DBT_WINDOW_END=window[1].isoformat())
     cmd = [
         str(DBT),
         command,

@@ -106,15 +106,15 @@ def start_bigquery(tmp: Path) -> dict[str, object]:
         sentrum_workspace_readers={"acme": ["group:acme-analysts@example.com", "user:ana@example.com"]},
     )
     # the ids as the orchestrator passes the run's vars, in the environment (macros/vars/run_var.sql)
-    bad_ids = {"SENTRUM_DBT_RUN_VARS": json.dumps({"sentrum_workspaces": ["acme", "x'; drop table marts.dim_ads; --"]})}
+    bad_ids = {"SENTRUM_DBT_WORKSPACES": json.dumps(["acme", "x'; drop table marts.dim_ads; --"])}
     # the window on the command line wins over the environment's (an ad-hoc `dbt build --vars` in a shell that has it)
-    other_window = {"sentrum_window_start": "2026-10-01", "sentrum_window_end": "2026-10-02"}
+    other_window = {"SENTRUM_DBT_WINDOW_START": "2026-10-01", "SENTRUM_DBT_WINDOW_END": "2026-10-02"}
     return {
         "server": server,
         "parse": start_dbt(
             ["parse", "--target", "bigquery", *WINDOW],
             tmp / "parse",
-            {"SENTRUM_DBT_RUN_VARS": json.dumps(other_window)},
+            other_window,
         ),
         "compile": start_dbt(
             ["compile", "--target", "bigquery", "--no-populate-cache", *compile_vars], tmp / "compile", bq_env

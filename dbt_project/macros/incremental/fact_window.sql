@@ -3,7 +3,7 @@
 
     vars `sentrum_window_start` / `sentrum_window_end` (ISO dates, inclusive, both or neither): the dates to rebuild,
     over every workspace. The orchestrator passes the union of the windows it extracted in the run, in
-    SENTRUM_DBT_RUN_VARS (read through `run_var`: macros/vars/run_var.sql, which says why and what wins).
+    SENTRUM_DBT_WINDOW_START / _END (read through `run_var`: macros/vars/run_var.sql, which says why and what wins).
 
     Unset: the restatement window. Meta's numbers "do not change after 28 days of being reported", and the extractor
     re-pulls yesterday and the 28 days before it (29 days) in each ACCOUNT's time zone. Account "yesterdays" range
@@ -60,7 +60,7 @@
     are both rendered during the run), on BigQuery relative to `current_date()`, because the static partition list is
     a model config, fixed when dbt parses the model, and a partial parse may be days old. An explicit window is safe
     there: a fact model reads it while it is parsed, so dbt re-parses the model when the value changes, whether it
-    came in SENTRUM_DBT_RUN_VARS (dbt records the env vars each file read at parse time) or in `--vars` (any change of
+    came from the environment (dbt records the env vars each file read at parse time) or from `--vars` (any change of
     the command line's vars makes dbt parse the whole project).
 #}
 {% macro fact_window_filter(column='date_day') -%}
