@@ -20,6 +20,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import dagster as dg
 from dagster_gcp import BigQueryResource
@@ -28,6 +29,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 from pydantic import Field
 
+from orchestration.dbt_profile import bigquery_profile_env
 from warehouse import BigQueryWarehouse
 
 
@@ -92,25 +94,12 @@ class BigQueryWarehouseResource(BigQueryResource):
     def dbt_env(self) -> Iterator[dict[str, str]]:
         """What dbt_project/profiles.yml reads to reach this warehouse, for the duration of the block. With
         `gcp_credentials` the key is written to a private temp file (mode 0600) for dbt and removed afterwards."""
-        env = {
-            "SENTRUM_DBT_TARGET": "bigquery",
-            "SENTRUM_BQ_PROJECT": self.project or "",
-            "SENTRUM_BQ_LOCATION": self.location or "US",
-            "SENTRUM_BQ_DATASET_PREFIX": self.dataset_prefix,
-            # 0: no cap (dbt-bigquery sends no maximum_bytes_billed then)
-            "SENTRUM_BQ_MAX_BYTES_BILLED": str(self.maximum_bytes_billed or 0),
-        }
+        env = partial(bigquery_profile_env, self.project, self.location, self.dataset_prefix, self.maximum_bytes_billed)
         if self.api_endpoint:
-            env.update(
-                SENTRUM_BQ_API_ENDPOINT=self.api_endpoint,
-                SENTRUM_BQ_AUTH_METHOD="oauth-secrets",
-                SENTRUM_BQ_TOKEN="stand-in",
-                SENTRUM_BQ_JOB_RETRIES="0",
-            )
-            yield env
+            yield env(api_endpoint=self.api_endpoint)
             return
         if not self.gcp_credentials:
-            yield {**env, "SENTRUM_BQ_AUTH_METHOD": "oauth"}  # application default credentials
+            yield env()  # application default credentials
             return
         try:
             key = json.loads(base64.b64decode(self.gcp_credentials, validate=True))
@@ -120,6 +109,6 @@ class BigQueryWarehouseResource(BigQueryResource):
         try:
             with os.fdopen(fd, "w") as fh:
                 json.dump(key, fh)
-            yield {**env, "SENTRUM_BQ_AUTH_METHOD": "service-account", "SENTRUM_BQ_KEYFILE": path}
+            yield env(keyfile=path)
         finally:
             os.unlink(path)

@@ -9,18 +9,41 @@ edited model); importing the definitions never runs dbt. No Dagster here: checki
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from orchestration.dbt_profile import profile_env
 from orchestration.filelock import exclusive
 from orchestration.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 PROJECT_FILES = ("*.sql", "*.yml", "*.yaml", "*.csv", "*.md")
 PREPARE_WAIT_S = 600.0
+# dbt's saved parse: a run's invocation starts from the prepared one (dbt_project.SentrumDbtCliResource.run_target).
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+# The dbt vars that change from run to run, which the runs pass in the environment (`run_var_env`), never on the
+# command line: dbt discards its saved parse whenever the command line's vars change (dbt_project/macros/vars/).
+RUN_VARS = ("sentrum_window_start", "sentrum_window_end", "sentrum_default_window_days", "sentrum_workspaces")
+
+
+def run_var_env_name(var: str) -> str:
+    """`sentrum_window_start` -> SENTRUM_DBT_WINDOW_START (the macro `sentrum.run_var_env_name` spells it alike)."""
+    if var not in RUN_VARS:
+        raise ValueError(f"{var} is not a run var: {', '.join(RUN_VARS)}")
+    return "SENTRUM_DBT_" + var.removeprefix("sentrum_").upper()
+
+
+def run_var_env(dbt_vars: Mapping[str, Any]) -> dict[str, str]:
+    """The environment that gives dbt a run's vars: one variable each, the value as JSON (a date as plain text)."""
+    return {
+        run_var_env_name(k): v if isinstance(v, str) else json.dumps(v, sort_keys=True) for k, v in dbt_vars.items()
+    }
 
 
 def target_dir(dbt_dir: Path) -> Path:
@@ -77,7 +100,10 @@ def prepare_dbt(settings: Settings, force: bool = False) -> Path:
             args = [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR)]
             args += ["--profiles-dir", str(DBT_PROJECT_DIR), "--target", settings.warehouse]
             args += ["--target-path", str(target), "--log-path", str(target)]
-            env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+            # The profile rendered as the runs render it (dbt_profile.py): a run reuses this parse only then.
+            env = {**os.environ, **profile_env(settings), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+            for var in RUN_VARS:  # a run's own, never part of the prepared parse
+                env.pop(run_var_env_name(var), None)
             done = subprocess.run(args, env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
             if done.returncode != 0 or not manifest.exists():
                 output = (done.stdout + done.stderr).strip()[-2000:]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from typing import Any
 
 from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject
 
-from orchestration.dbt_prepare import DBT_PROJECT_DIR, dbt_executable, target_dir
+from orchestration.dbt_prepare import DBT_PROJECT_DIR, PARTIAL_PARSE_FILE, dbt_executable, target_dir
 from orchestration.planning import marts_window_days
 from orchestration.settings import Settings
 
@@ -39,6 +40,37 @@ class SentrumDbtCliResource(DbtCliResource):
     runs_dir: str
     # dbt var `sentrum_default_window_days`: the dates a marts run without explicit dates rebuilds.
     default_window_days: int
+    # The home's prepared target (`sentrum dbt-prepare`): each invocation starts from its parse (`run_target`).
+    prepared_target: str
+
+    def run_target(self, run_id: str) -> Path:
+        """A new invocation folder (`dbt_run_path`) holding the prepared parse, `partial_parse.msgpack`: dbt then
+        re-parses only the files changed since, or that read an env var whose value changed (the run's vars), instead
+        of the whole project. Without a prepared parse dbt parses everything. Copied here, before the call: dagster-dbt
+        copies one only into a folder that has none, and from the repository's `dbt_project/target` (what a manual
+        `dbt` run left there), never from the home's."""
+        path = dbt_run_path(self.runs_dir, run_id)
+        prepared = Path(self.prepared_target) / PARTIAL_PARSE_FILE
+        if prepared.exists():
+            path.mkdir(mode=0o700)
+            shutil.copyfile(prepared, path / PARTIAL_PARSE_FILE)
+        return path
+
+    def keep_parse(self, run_target: Path) -> None:
+        """The invocation's parse (dbt rewrites `partial_parse.msgpack` after parsing) becomes the next one's start.
+        It holds the profile as the runs render it, which a home's prepared parse may not (a target prepared for
+        another home, or an image built without the deployment's settings): from then on the runs partial-parse.
+        dbt checks a saved parse against the project's files, vars, env values and profile before it uses any of it,
+        so an older or foreign one costs a fuller parse, never a wrong one. Replaced in one step: a concurrent run
+        reads the old file or the new one."""
+        parsed = run_target / PARTIAL_PARSE_FILE
+        if not parsed.exists():
+            return
+        kept = Path(self.prepared_target) / PARTIAL_PARSE_FILE
+        kept.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = kept.with_name(f".{PARTIAL_PARSE_FILE}.{uuid.uuid4().hex[:7]}")
+        shutil.copyfile(parsed, partial)
+        os.replace(partial, kept)
 
     def cli_with_env(self, args: Sequence[str], env: Mapping[str, str], **kwargs: Any) -> DbtCliInvocation:
         """`cli()` with `env` added for dbt. dagster-dbt starts dbt with this process's environment and reads the
@@ -69,6 +101,7 @@ def dbt_resource(settings: Settings) -> SentrumDbtCliResource:
         dbt_executable=dbt_executable(),
         runs_dir=str(settings.dbt_dir / "runs"),
         default_window_days=marts_window_days(settings.restatement_days),
+        prepared_target=str(target_dir(settings.dbt_dir)),
     )
 
 

@@ -14,6 +14,7 @@ from pydantic import PrivateAttr
 from dates import Window
 from insights_jobs import ExtractConfig
 from insights_jobs.token_health import TokenHealth, inspect_tokens
+from orchestration.dbt_profile import duckdb_profile_env
 from orchestration.filelock import exclusive
 from orchestration.settings import Settings
 from secret_store import LocalSecretStore, SecretStore
@@ -88,14 +89,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def dbt_env(self) -> Iterator[dict[str, str]]:
         """What dbt's profiles.yml reads to reach this warehouse, with the same bounds as the extractor's; dbt writes
         within the block (on DuckDB, holding the writer's lock)."""
-        env = {
-            "SENTRUM_DUCKDB_PATH": self.duckdb_path,
-            "SENTRUM_DBT_TARGET": "duckdb",
-            "SENTRUM_DUCKDB_MEMORY_LIMIT": self.memory_limit,
-            "SENTRUM_DUCKDB_THREADS": str(self.threads),
-        }
-        if self.temp_directory:
-            env["SENTRUM_DUCKDB_TEMP_DIR"] = self.temp_directory
+        env = duckdb_profile_env(self.duckdb_path, self.memory_limit, self.threads, self.temp_directory)
         with self._session():
             yield env
 

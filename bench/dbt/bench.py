@@ -327,11 +327,11 @@ def _write_entities(con: duckdb.DuckDBPyConnection, first: date, last: date) -> 
     con.execute("drop table snapshots")
 
 
-def run_dbt(args: list[str], db: Path, work: Path) -> dict[str, float]:
+def run_dbt(args: list[str], db: Path, work: Path, run_env: dict[str, str] | None = None) -> dict[str, float]:
     """One dbt invocation: wall time, CPU time of the dbt process (user + sys: less sensitive to other load on a
     shared machine than wall time) and dbt's own elapsed time (without start-up and parsing)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRUM_", "DBT_"))}
-    env.update(SENTRUM_DUCKDB_PATH=str(db), DBT_SEND_ANONYMOUS_USAGE_STATS="false", DO_NOT_TRACK="1")
+    env.update(SENTRUM_DUCKDB_PATH=str(db), DBT_SEND_ANONYMOUS_USAGE_STATS="false", DO_NOT_TRACK="1", **(run_env or {}))
     cmd = [str(DBT), *args, "--project-dir", str(REPO / "dbt_project"), "--profiles-dir", str(REPO / "dbt_project"),
            "--target-path", str(work / "target"), "--log-path", str(work / "logs")]  # fmt: skip
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -379,15 +379,16 @@ def main() -> None:
     args = parser.parse_args()
     setups = [prepare(d, args.workspaces, args.ads) for d in (args.days or [90, 900])]
     workspace_ids = [f"ws{w:04d}" for w in range(1, args.workspaces + 1)]
-    nightly_vars = json.dumps({
-        "sentrum_window_start": WINDOW[0].isoformat(),
-        "sentrum_window_end": WINDOW[1].isoformat(),
-        "sentrum_workspaces": workspace_ids,
-    })  # fmt: skip
+    # the run's vars as the orchestrator passes them: in the environment (orchestration/dbt_prepare.run_var_env)
+    nightly_env = {
+        "SENTRUM_DBT_WINDOW_START": WINDOW[0].isoformat(),
+        "SENTRUM_DBT_WINDOW_END": WINDOW[1].isoformat(),
+        "SENTRUM_DBT_WORKSPACES": json.dumps(workspace_ids),
+    }
     # alternate the histories, so load from other processes on a shared machine hits both alike
     for i in range(args.repeat):
         for setup in setups:
-            t = run_dbt(["build", "--vars", nightly_vars], setup["db"], setup["work"])
+            t = run_dbt(["build"], setup["db"], setup["work"], nightly_env)
             setup["nightly"].append(t)
             print(f"{setup['days']:>4} days: nightly #{i + 1} {_fmt(t)}", flush=True)
     results = []

@@ -1,6 +1,5 @@
 """dbt models as Dagster assets (dagster-dbt). dbt runs once per run over all workspaces, never per workspace."""
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import date
@@ -11,7 +10,8 @@ from dagster._record import replace as record_replace
 from dagster_dbt import DagsterDbtTranslator, dbt_assets
 from pydantic import field_validator
 
-from orchestration.dbt_project import SentrumDbtCliResource, dbt_run_path, require_manifest, sentrum_dbt_project
+from orchestration.dbt_prepare import run_var_env
+from orchestration.dbt_project import SentrumDbtCliResource, require_manifest, sentrum_dbt_project
 from orchestration.progress import DbtNodeLog
 from orchestration.resources import RegistryResource, WarehouseResource
 from orchestration.settings import get_settings
@@ -88,16 +88,12 @@ def dbt_vars(config: MartsConfig, workspace_ids: list[str], default_window_days:
     return out
 
 
-def dbt_build_args(dbt_vars: Mapping[str, Any] | None = None, full_refresh: bool = False) -> list[str]:
-    """The dbt command of a run: one `build` over every workspace (models and their tests). Without partial parsing:
-    each run's `--vars` (its window) differ from the last parse's, which makes dbt parse everything anyway, after a
-    notice ("Unable to do partial parsing") nobody can act on."""
-    args = ["build", "--no-partial-parse"]
-    if full_refresh:
-        args.append("--full-refresh")
-    if dbt_vars:
-        args += ["--vars", json.dumps(dict(dbt_vars), sort_keys=True)]
-    return args
+def dbt_build_args(full_refresh: bool = False) -> list[str]:
+    """The dbt command of a run: one `build` over every workspace (models and their tests). Its vars are in the
+    environment (`dbt_prepare.run_var_env`), not `--vars`: dbt discards its saved parse whenever the command line's
+    vars differ from the last parse's, and every run's window differs; an env var read while a file is parsed
+    re-parses only that file when its value changes, so the run partial-parses from the prepared parse."""
+    return ["build", "--full-refresh"] if full_refresh else ["build"]
 
 
 @dbt_assets(
@@ -115,8 +111,9 @@ def sentrum_dbt(
 ):
     # Workspaces whose data is kept (all but those being deleted) get a per-workspace access path.
     kept = [w.id for w in registry.get().list() if w.status is not WorkspaceStatus.deletion_requested]
-    args = dbt_build_args(dbt_vars(config, kept, dbt.default_window_days), config.full_refresh)
-    target_path = dbt_run_path(dbt.runs_dir, context.run.run_id)
+    run_env = run_var_env(dbt_vars(config, kept, dbt.default_window_days))
+    # starts from the prepared parse, so dbt re-parses only what the run's vars change (the fact models)
+    target_path = dbt.run_target(context.run.run_id)
     # Raw written before the action lists were nested (warehouse/legacy_actions.py): folded once, before staging
     # reads the new shape only. A no-op afterwards. Here because this step runs once a night, alone.
     with warehouse.open() as wh:
@@ -130,7 +127,9 @@ def sentrum_dbt(
     events: list[Any] = []
     failure: Exception | None = None
     with warehouse.dbt_env() as env:
-        invocation = dbt.cli_with_env(args, env, context=context, target_path=target_path)
+        invocation = dbt.cli_with_env(
+            dbt_build_args(config.full_refresh), {**env, **run_env}, context=context, target_path=target_path
+        )
         progress = DbtNodeLog(context.log.debug)
         try:
             for event in invocation.stream():
@@ -139,6 +138,7 @@ def sentrum_dbt(
         except Exception as exc:  # what succeeded before dbt failed is still reported, then the failure
             failure = exc
         progress.close()
+    dbt.keep_parse(target_path)
     with warehouse.open() as wh:
         yield from (with_table_metadata(context, wh, e) for e in events)
     if failure is not None:

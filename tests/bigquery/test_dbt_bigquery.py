@@ -5,12 +5,18 @@ once, then replayed batch by batch (same batch ids, same manifest timestamps) in
 `DuckDBWarehouse` and into emulator datasets through `BigQueryWarehouse` (load jobs). On top of the recording: a
 re-pull of one account's ad_daily report with restated numbers (must supersede), and a crashed copy of it with
 bogus numbers (must never show). Then `dbt build` runs on both targets at once, twice (a full build, then an
-incremental run over an explicit window after another restatement), and every mart that exists is compared row by
+incremental run over a narrower window after another restatement), and every mart that exists is compared row by
 row. Whatever models the project holds are built; nothing here names them.
+
+The windows reach dbt as the orchestrator passes them (SENTRUM_DBT_WINDOW_START/_END), and night two starts from
+night one's saved parse, as a run starts from the prepared one: dbt must re-parse the facts, whose BigQuery config
+(the static partition list) is computed from the window at parse time, or night two would replace night one's
+partitions.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -38,6 +44,8 @@ REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO / "dbt_project"
 DBT = Path(sys.executable).with_name("dbt")
 WINDOW_START, WINDOW_END = date(2026, 10, 20), date(2026, 10, 26)
+# night two's window: the restated last two days and one more
+NIGHT_TWO = (WINDOW_END - timedelta(days=2), WINDOW_END)
 T0 = datetime(2026, 10, 27, 3, 0, tzinfo=UTC)
 # dbt's own generic tests (their SQL is dbt-bigquery's, tested there) are left out on BigQuery to save a minute;
 # the project's generic tests (unique_combination, relationships_by_keys), singular tests and unit tests all run.
@@ -173,14 +181,13 @@ def dbt(command: str, target: str, tmp: Path, env: dict[str, str], window: tuple
         if not k.startswith(("SENTRUM_", "GOOGLE_", "DBT_")) and k != "CLOUDSDK_CONFIG"
     }
     base.update({"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1", "SENTRUM_DBT_THREADS": "4"}, **env)
+    base.update(SENTRUM_DBT_WINDOW_START=window[0].isoformat(), SENTRUM_DBT_WINDOW_END=window[1].isoformat())
     cmd = [
         str(DBT),
         command,
         "--target",
         target,
         *(STOCK_TESTS if command == "build" else []),
-        "--vars",
-        f"{{sentrum_window_start: '{window[0]}', sentrum_window_end: '{window[1]}'}}",
         "--project-dir",
         str(DBT_PROJECT),
         "--profiles-dir",
@@ -255,6 +262,9 @@ class Built:
     # the query jobs dbt inserted on BigQuery (configuration.query plus labels), per night
     night_one_jobs: list[dict[str, Any]]
     night_two_jobs: list[dict[str, Any]]
+    # dbt's log lines about partial parsing, and its manifest, of night two on BigQuery
+    night_two_parse: list[str]
+    night_two_manifest: dict[str, Any]
 
 
 @pytest.fixture(scope="module")
@@ -327,8 +337,13 @@ def built(emulator, proxy, tmp_path_factory) -> Iterator[Built]:
         replay(duck, duck_clock, second, len(first))
     replay(bq, bq_clock, second, len(first))
     bq.flush()
-    run_both(tmp, duck_env, bq_env, window, "run")
+    bq_log = tmp / "logs-bigquery" / "dbt.log"
+    night_one_log = len(bq_log.read_text(errors="replace"))
+    run_both(tmp, duck_env, bq_env, NIGHT_TWO, "run")
     night_two = proxy.query_jobs()[len(night_one) :]
+    night_two_log = bq_log.read_text(errors="replace")[night_one_log:].splitlines()
+    night_two_parse = [line for line in night_two_log if "partial pars" in line.lower()]
+    night_two_manifest = json.loads((tmp / "target-bigquery" / "manifest.json").read_text())
 
     with duckdb.connect(str(duck_path), read_only=True) as con:
         marts = [
@@ -337,7 +352,7 @@ def built(emulator, proxy, tmp_path_factory) -> Iterator[Built]:
                 "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
             ).fetchall()
         ]
-    yield Built(duck_path, bq, prefix, marts, expected_spend, night_one, night_two)
+    yield Built(duck_path, bq, prefix, marts, expected_spend, night_one, night_two, night_two_parse, night_two_manifest)
     bq.close()
 
 
@@ -411,12 +426,13 @@ def test_the_incremental_run_touches_only_the_window_partitions(built):
     the night's window): each fact's MERGE deletes only the window's `date_day` partitions (a constant list, dbt's
     static insert_overwrite) and its new rows are read through a filter on `date_day` bounded by the window (in the
     MERGE, or in the temporary table dbt builds first and the MERGE reads)."""
-    window_days = [WINDOW_START + timedelta(days=d) for d in range((WINDOW_END - WINDOW_START).days + 1)]
+    start, end = NIGHT_TWO
+    window_days = [start + timedelta(days=d) for d in range((end - start).days + 1)]
     partitions = re.escape(", ".join(f"date '{d}'" for d in window_days))
     delete_only_window = re.compile(
         rf"when not matched by source and (date\()?dbt_internal_dest\.date_day\)? in \( {partitions} \) then delete"
     )
-    window_filter = f"date_day between date '{WINDOW_START}' and date '{WINDOW_END}'"
+    window_filter = f"date_day between date '{start}' and date '{end}'"
     facts = [m for m in built.marts if m.startswith("fct_")]
     assert "fct_ad_insights_daily" in facts
     problems = []
@@ -440,3 +456,21 @@ def test_the_incremental_run_touches_only_the_window_partitions(built):
         if not any(window_filter in s for s in sources):
             problems.append(f"{fact}: the new rows are not read through the window's date_day filter")
     assert not problems, "\n".join(problems)
+
+
+def test_night_two_partial_parses_and_re_parses_the_facts_for_its_window(built):
+    """Night two's window differs from night one's: dbt reused night one's parse (no full parse: the vars are not on
+    the command line) and re-parsed the facts, whose partition list is now night two's dates."""
+    assert any("Partial parsing enabled:" in line for line in built.night_two_parse), built.night_two_parse
+    assert not any("Unable to do partial parsing" in line for line in built.night_two_parse), built.night_two_parse
+    changed = [int(m.group(1)) for m in map(re.compile(r"(\d+) files changed").search, built.night_two_parse) if m]
+    facts = [m for m in built.marts if m.startswith("fct_")]
+    assert changed and changed[0] >= len(facts), built.night_two_parse
+    start, end = NIGHT_TWO
+    night_two_dates = [f"date '{start + timedelta(days=d)}'" for d in range((end - start).days + 1)]
+    partitions = {
+        node["name"]: node["config"].get("partitions")
+        for node in built.night_two_manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["name"] in facts
+    }
+    assert partitions == dict.fromkeys(facts, night_two_dates)

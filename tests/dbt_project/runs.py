@@ -105,17 +105,24 @@ def start_bigquery(tmp: Path) -> dict[str, object]:
     compile_vars = vars_arg(
         sentrum_workspace_readers={"acme": ["group:acme-analysts@example.com", "user:ana@example.com"]},
     )
-    bad_ids = vars_arg(sentrum_workspaces=["acme", "x'; drop table marts.dim_ads; --"])
+    # the ids as the orchestrator passes the run's vars, in the environment (macros/vars/run_var.sql)
+    bad_ids = {"SENTRUM_DBT_WORKSPACES": json.dumps(["acme", "x'; drop table marts.dim_ads; --"])}
+    # the window on the command line wins over the environment's (an ad-hoc `dbt build --vars` in a shell that has it)
+    other_window = {"SENTRUM_DBT_WINDOW_START": "2026-10-01", "SENTRUM_DBT_WINDOW_END": "2026-10-02"}
     return {
         "server": server,
-        "parse": start_dbt(["parse", "--target", "bigquery", *WINDOW], tmp / "parse"),
+        "parse": start_dbt(
+            ["parse", "--target", "bigquery", *WINDOW],
+            tmp / "parse",
+            other_window,
+        ),
         "compile": start_dbt(
             ["compile", "--target", "bigquery", "--no-populate-cache", *compile_vars], tmp / "compile", bq_env
         ),
         "bad_id": start_dbt(
-            ["run-operation", "sentrum_apply_workspace_access", "--args", json.dumps({"dry_run": True}), *bad_ids],
+            ["run-operation", "sentrum_apply_workspace_access", "--args", json.dumps({"dry_run": True})],
             tmp / "bad_id",
-            {"SENTRUM_DUCKDB_PATH": str(tmp / "bad_id" / "unused.duckdb")},
+            {"SENTRUM_DUCKDB_PATH": str(tmp / "bad_id" / "unused.duckdb"), **bad_ids},
         ),
     }
 

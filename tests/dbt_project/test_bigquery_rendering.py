@@ -96,7 +96,8 @@ def test_parse_for_bigquery_needs_no_credentials(rendered):
         assert config["partition_by"] == {"field": "date_day", "data_type": "date", "granularity": "day"}, fact
         assert config["on_schema_change"] == "fail", fact
         assert config["cluster_by"] == ["workspace_id", "account_id"], fact
-        # static partitions from the window vars: never the dynamic form (costly; the emulator cannot run it)
+        # static partitions from the window vars (the command line's, not the environment's other window: the command
+        # line wins): never the dynamic form (costly; the emulator cannot run it)
         assert config["partitions"] == ["date '2026-11-01'", "date '2026-11-02'", "date '2026-11-03'"], fact
     for dim in DIMS:
         assert nodes[dim]["config"]["materialized"] == "table"

@@ -115,16 +115,12 @@ def test_graph_snapshot(defs):
 
 
 def test_dbt_build_args():
+    # the run's vars are in the environment, never on the command line (dbt would then parse the whole project)
     from orchestration.assets.dbt import MartsConfig, dbt_build_args, dbt_vars
+    from orchestration.dbt_prepare import run_var_env
 
-    assert dbt_build_args() == ["build", "--no-partial-parse"]
-    assert dbt_build_args({"b": "2", "a": "1"}, full_refresh=True) == [
-        "build",
-        "--no-partial-parse",
-        "--full-refresh",
-        "--vars",
-        '{"a": "1", "b": "2"}',
-    ]
+    assert dbt_build_args() == ["build"]
+    assert dbt_build_args(full_refresh=True) == ["build", "--full-refresh"]
     window = MartsConfig(window_start="2026-10-01", window_end="2026-10-31")
     assert dbt_vars(window, ["b", "a"], 31) == {
         "sentrum_workspaces": ["a", "b"],
@@ -132,7 +128,15 @@ def test_dbt_build_args():
         "sentrum_window_start": "2026-10-01",
         "sentrum_window_end": "2026-10-31",
     }
+    assert run_var_env(dbt_vars(window, ["b", "a"], 31)) == {
+        "SENTRUM_DBT_WORKSPACES": '["a", "b"]',
+        "SENTRUM_DBT_DEFAULT_WINDOW_DAYS": "31",
+        "SENTRUM_DBT_WINDOW_START": "2026-10-01",
+        "SENTRUM_DBT_WINDOW_END": "2026-10-31",
+    }
     assert dbt_vars(MartsConfig(), [], 12) == {"sentrum_workspaces": [], "sentrum_default_window_days": 12}
+    with pytest.raises(ValueError, match="not a run var"):
+        run_var_env({"sentrum_attribution_window": "value"})
 
 
 def test_the_marts_default_window_follows_the_restatement_setting(tmp_path):

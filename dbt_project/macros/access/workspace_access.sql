@@ -12,19 +12,20 @@
       Views, unlike row access policies, survive the marts' CREATE OR REPLACE (dimensions are rebuilt every night), so
       there is no window in which a rebuilt table is readable unfiltered.
 
-    Active workspaces: var `sentrum_workspaces` (a list of ids), or the `workspaces` argument. Access schemas of
-    workspaces no longer in the list (deleted, deletion requested) are dropped, so the list must be complete.
+    Active workspaces: `sentrum_workspaces` (a list of ids: a var, or SENTRUM_DBT_WORKSPACES as the orchestrator
+    passes it, macros/vars/run_var.sql), or the `workspaces` argument. Access schemas of workspaces no longer in the
+    list (deleted, deletion requested) are dropped, so the list must be complete.
 
     Invocation:
-    - on-run-end of `dbt build` / `dbt run` when var `sentrum_workspaces` is set (dbt_project.yml): the nightly
-      passes it with the window vars and needs no second dbt call. Unset (CI, ad-hoc runs): nothing happens.
+    - on-run-end of `dbt build` / `dbt run` when `sentrum_workspaces` is set (dbt_project.yml): the nightly passes it
+      with the window and needs no second dbt call. Unset (CI, ad-hoc runs): nothing happens.
     - or explicitly: dbt run-operation sentrum_apply_workspace_access --vars '{sentrum_workspaces: [acme, globex]}'
       (`--args '{dry_run: true}'` only logs the statements).
 #}
 
 
 {% macro sentrum_apply_workspace_access(workspaces=none, dry_run=false) -%}
-    {%- set requested = workspaces if workspaces is not none else var('sentrum_workspaces', none) -%}
+    {%- set requested = workspaces if workspaces is not none else sentrum.run_var('sentrum_workspaces') -%}
     {%- if requested is none -%}
         {{ exceptions.raise_compiler_error(
             "no workspaces given: pass var sentrum_workspaces (a list of workspace ids, [] for none)"
@@ -34,10 +35,13 @@
 {%- endmacro %}
 
 
-{# on-run-end: applies the layer after `dbt build` / `dbt run` when var sentrum_workspaces is set. #}
+{#
+    on-run-end: applies the layer after `dbt build` / `dbt run` when sentrum_workspaces is set. Read only at execution
+    (dbt renders the hook at parse time too): the ids never enter dbt's saved parse (macros/vars/run_var.sql).
+#}
 {% macro apply_workspace_access_on_run_end() -%}
-    {%- set requested = var('sentrum_workspaces', none) -%}
-    {%- if execute and requested is not none and flags.WHICH in ('build', 'run') -%}
+    {%- set requested = sentrum.run_var('sentrum_workspaces') if execute else none -%}
+    {%- if requested is not none and flags.WHICH in ('build', 'run') -%}
         {%- do sentrum.apply_workspace_access(sentrum.checked_workspace_ids(requested), false) -%}
     {%- endif -%}
     {#- the statements ran (and were committed) above: the hook renders no SQL of its own -#}

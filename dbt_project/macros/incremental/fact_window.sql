@@ -2,7 +2,8 @@
     The trailing date window the incremental facts rebuild (DECISIONLOG.md, "Incremental facts").
 
     vars `sentrum_window_start` / `sentrum_window_end` (ISO dates, inclusive, both or neither): the dates to rebuild,
-    over every workspace. The orchestrator passes the union of the windows it extracted in the run.
+    over every workspace. The orchestrator passes the union of the windows it extracted in the run, in
+    SENTRUM_DBT_WINDOW_START / _END (read through `run_var`: macros/vars/run_var.sql, which says why and what wins).
 
     Unset: the restatement window. Meta's numbers "do not change after 28 days of being reported", and the extractor
     re-pulls yesterday and the 28 days before it (29 days) in each ACCOUNT's time zone. Account "yesterdays" range
@@ -16,12 +17,13 @@
     Returns {'start': date, 'end': date, 'explicit': bool}.
 #}
 {% macro fact_window() -%}
-    {%- set start_var = var('sentrum_window_start', none) -%}
-    {%- set end_var = var('sentrum_window_end', none) -%}
+    {%- set start_var = sentrum.run_var('sentrum_window_start') -%}
+    {%- set end_var = sentrum.run_var('sentrum_window_end') -%}
     {%- set datetime = modules.datetime -%}
     {%- if start_var is none and end_var is none -%}
         {%- set end_date = run_started_at.date() -%}
-        {%- set start_date = end_date - datetime.timedelta(days=var('sentrum_default_window_days', 31) - 1) -%}
+        {%- set days = sentrum.run_var('sentrum_default_window_days', 31) | int -%}
+        {%- set start_date = end_date - datetime.timedelta(days=days - 1) -%}
         {{ return({'start': start_date, 'end': end_date, 'explicit': false}) }}
     {%- endif -%}
     {%- if start_var is none or end_var is none -%}
@@ -56,8 +58,10 @@
     An explicit window renders as date literals. The default window renders through `default_window_bounds`, at
     execution time: on DuckDB as literals from `run_started_at` (the model's SQL and the delete of the custom strategy
     are both rendered during the run), on BigQuery relative to `current_date()`, because the static partition list is
-    a model config, fixed when dbt parses the project, and a partial parse may be days old. Explicit vars are safe
-    there: dbt re-parses the whole project whenever vars change.
+    a model config, fixed when dbt parses the model, and a partial parse may be days old. An explicit window is safe
+    there: a fact model reads it while it is parsed, so dbt re-parses the model when the value changes, whether it
+    came from the environment (dbt records the env vars each file read at parse time) or from `--vars` (any change of
+    the command line's vars makes dbt parse the whole project).
 #}
 {% macro fact_window_filter(column='date_day') -%}
     {%- set window = sentrum.fact_window() -%}
@@ -118,7 +122,7 @@
 
 {# Relative to current_date() (UTC), evaluated by BigQuery in the same statement as the partition list. #}
 {% macro bigquery__default_window_bounds(every_day=false) -%}
-    {%- set days = var('sentrum_default_window_days', 31) - 1 -%}
+    {%- set days = (sentrum.run_var('sentrum_default_window_days', 31) | int) - 1 -%}
     {%- set bounds = [] -%}
     {%- for back in range(days, -1, -1) -%}
         {%- if every_day or back in (0, days) -%}

@@ -1,8 +1,8 @@
 {#
     Tests of date-windowed models check only the rebuilt window when the run was given one.
 
-    A nightly `dbt build --vars '{sentrum_window_start: ..., sentrum_window_end: ...}'` rebuilds the facts for those
-    dates only; rows outside were tested when they were built, and testing every row of every night would make the
+    A nightly `dbt build` given a window (sentrum_window_start / _end: macros/vars/run_var.sql) rebuilds the facts for
+    those dates only; rows outside were tested when they were built, and testing every row of every night would make the
     nightly cost grow with history (targets.md: at most 1.2x for 10x the history). So, when the window is explicit and
     the run is not a full refresh, every test of a model whose meta names `sentrum_window_column` reads only the
     window's rows. Without explicit window vars (an ad-hoc `dbt build`, the CI suite) and with --full-refresh, tests
