@@ -37,6 +37,7 @@ import duckdb
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from orchestration.dbt_prepare import run_var_env  # noqa: E402
 from warehouse import DuckDBWarehouse  # noqa: E402
 
 DBT = Path(sys.executable).with_name("dbt")
@@ -379,12 +380,12 @@ def main() -> None:
     args = parser.parse_args()
     setups = [prepare(d, args.workspaces, args.ads) for d in (args.days or [90, 900])]
     workspace_ids = [f"ws{w:04d}" for w in range(1, args.workspaces + 1)]
-    # the run's vars as the orchestrator passes them: in the environment (orchestration/dbt_prepare.run_var_env)
-    nightly_env = {
-        "SENTRUM_DBT_WINDOW_START": WINDOW[0].isoformat(),
-        "SENTRUM_DBT_WINDOW_END": WINDOW[1].isoformat(),
-        "SENTRUM_DBT_WORKSPACES": json.dumps(workspace_ids),
-    }
+    # the run's vars as the orchestrator passes them: in the environment
+    nightly_env = run_var_env({
+        "sentrum_window_start": WINDOW[0].isoformat(),
+        "sentrum_window_end": WINDOW[1].isoformat(),
+        "sentrum_workspaces": workspace_ids,
+    })  # fmt: skip
     # alternate the histories, so load from other processes on a shared machine hits both alike
     for i in range(args.repeat):
         for setup in setups:
