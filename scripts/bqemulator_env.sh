@@ -15,11 +15,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 ENV_DIR="${SENTRUM_BQEMULATOR_ENV:-$ROOT/.tools/bqemulator}"
-PY="${SENTRUM_BQEMULATOR_PYTHON:-python3.11}"
+# Debian's python3.11 when there is one: built with profile-guided and link-time optimisation (see the Makefile).
+DEFAULT_PY=python3.11
+[[ -x /usr/bin/python3.11 ]] && DEFAULT_PY=/usr/bin/python3.11
+PY="${SENTRUM_BQEMULATOR_PYTHON:-$DEFAULT_PY}"
 command -v "$PY" >/dev/null 2>&1 || PY=python3
-# The marker holds the exact recipe: changing a pin here rebuilds the environment.
+# The marker holds the exact recipe and interpreter: changing a pin here, or the interpreter, rebuilds the environment.
 RECIPE="bqemulator==1.4.0 duckdb==1.5.5 duckdb-extension-spatial==1.5.5 numpy sqlglotc==30.11.0"
 MARKER="$ENV_DIR/.sentrum-recipe"
+STAMP="$RECIPE python=$(readlink -f "$(command -v "$PY")")"
 LOG="$(dirname "$ENV_DIR")/bqemulator-install.log"
 
 # One install at a time: parallel test processes may all ask for the emulator at once, and two pips writing one
@@ -28,7 +32,7 @@ mkdir -p "$(dirname "$ENV_DIR")"
 exec 9>"$(dirname "$ENV_DIR")/bqemulator-install.lock"
 flock 9
 
-if ! [[ -f "$MARKER" && "$(cat "$MARKER")" == "$RECIPE" && -x "$ENV_DIR/bin/bqemulator" ]]; then
+if ! [[ -f "$MARKER" && "$(cat "$MARKER")" == "$STAMP" && -x "$ENV_DIR/bin/bqemulator" ]]; then
   # A half-built environment (interrupted install, older recipe) is rebuilt from scratch rather than patched.
   rm -rf "$ENV_DIR"
   echo "bqemulator_env: creating $ENV_DIR (first time only; ~30 s; log: $LOG)" >&2
@@ -53,7 +57,7 @@ if ! [[ -f "$MARKER" && "$(cat "$MARKER")" == "$RECIPE" && -x "$ENV_DIR/bin/bqem
   fi
   "$ENV_DIR/bin/python" -c "import bqemulator" >&2
   # The marker is written last: an interrupted install has none, and the next run starts over.
-  echo "$RECIPE" >"$MARKER"
+  echo "$STAMP" >"$MARKER"
   echo "bqemulator_env: installed in $(($(date +%s) - start)) s" >&2
 fi
 
