@@ -30,6 +30,7 @@ from orchestration.cli_workspaces import (
     cmd_workspaces_disconnect,
     cmd_workspaces_list,
 )
+from orchestration.gc_tuning import collect_less
 
 
 def _finish(outcomes, instance) -> int:
@@ -483,6 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    collect_less()  # before the imports (gc_tuning.py)
     from secret_store import SecretStoreError
     from warehouse import WarehouseError
     from workspaces import InvalidRegistry, RegistryError, WorkspaceNotFound

@@ -32,7 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) == 1 and args[0] in VERSION_FLAGS:
         print(version_text())
         return 0
+    from orchestration.gc_tuning import collect_less, freeze_imported
+
+    collect_less()
     from dbt.cli.main import cli
+
+    freeze_imported()
 
     # dbt's own entry point, under dbt's name (its usage and error messages say `dbt`)
     return cli.main(args=args, prog_name="dbt")

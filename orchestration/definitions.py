@@ -11,6 +11,7 @@ from orchestration.assets.retention import build_retention_defs
 from orchestration.backfills import backfill_request_job, build_backfill_sensor
 from orchestration.catalog import annotate
 from orchestration.checks import build_checks
+from orchestration.gc_tuning import collect_less, freeze_imported
 from orchestration.resources import build_resources
 from orchestration.schedules import build_nightly_schedule
 from orchestration.sensors import build_marts_sensor
@@ -45,3 +46,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
 # SENTRUM_HOME (event logs, compute logs, dbt artefacts, the warehouse's WAL) is the owner's only, as from the CLI.
 os.umask(0o077)
 defs = build_definitions(get_settings())
+# Every process of the code location (the CLI, code server, run workers) has made its imports by now (gc_tuning.py).
+collect_less()
+freeze_imported()
