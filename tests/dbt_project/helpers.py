@@ -15,7 +15,9 @@ import duckdb
 
 REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO / "dbt_project"
-DBT = Path(sys.executable).with_name("dbt")
+# The dbt executable the marts runs start (orchestration/dbt_command.py): dbt's own command line, with the
+# pipeline's garbage-collector settings (orchestration/gc_tuning.py: ~10% less CPU per dbt invocation).
+DBT = Path(sys.executable).with_name("sentrum-dbt")
 
 
 def dbt_env(env: dict[str, str] | None = None) -> dict[str, str]:
