@@ -16,7 +16,7 @@ import duckdb
 REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO / "dbt_project"
 # The dbt executable the marts runs start (orchestration/dbt_command.py): dbt's own command line, with the
-# pipeline's garbage-collector settings (orchestration/gc_tuning.py: ~10% less CPU per dbt invocation).
+# pipeline's garbage-collector settings (orchestration/gc_tuning.py).
 DBT = Path(sys.executable).with_name("sentrum-dbt")
 
 
