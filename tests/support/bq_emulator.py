@@ -28,6 +28,8 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
+from orchestration.gc_tuning import THRESHOLDS
+
 REPO = Path(__file__).resolve().parents[2]
 ENV_SCRIPT = REPO / "scripts" / "bqemulator_env.sh"
 PROJECT = "test-project"
@@ -42,11 +44,12 @@ TEST_JOB_RETRY = None
 
 
 # The emulator's own entry point (its `bqemulator` script), with the garbage collector set as the pipeline's
-# processes set it (orchestration/gc_tuning.py, the same thresholds). It makes many short-lived objects parsing and
-# rewriting each query's SQL: over test_dbt_bigquery.py it spent 10.9 of its 37.4 CPU-s collecting at CPython's
-# defaults, 5.2 of 33.4 with these (2026-12-06, one run each, the collections timed on the collecting thread).
+# processes set it (orchestration/gc_tuning.py; its venv cannot import ours, so the thresholds are passed in). It makes
+# many short-lived objects parsing and rewriting each query's SQL: over test_dbt_bigquery.py it spent 10.9 of its
+# 37.4 CPU-s collecting at CPython's defaults, 5.2 of 33.4 with these (2026-12-06, one run each, the collections timed
+# on the collecting thread).
 BOOT = (
-    "import gc, sys; gc.set_threshold(20_000, 20, 10); from bqemulator.cli import main; gc.freeze(); "
+    f"import gc, sys; gc.set_threshold(*{THRESHOLDS!r}); from bqemulator.cli import main; gc.freeze(); "
     "sys.argv[0] = 'bqemulator'; sys.exit(main())"
 )
 
