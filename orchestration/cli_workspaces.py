@@ -148,18 +148,19 @@ def _token_health(settings) -> dict[str, str]:
     there is no warehouse or no health table yet (listing never creates either)."""
     from contextlib import AbstractContextManager
 
-    from orchestration.resources import warehouse_resource
     from warehouse import DuckDBWarehouse
     from workspaces.health import describe_token, read_health
 
     if settings.warehouse == "duckdb" and not settings.duckdb_file.exists():
         return {}
     try:
-        opened: AbstractContextManager = (
-            DuckDBWarehouse(settings.duckdb_file, read_only=True)
-            if settings.warehouse == "duckdb"
-            else warehouse_resource(settings).open()
-        )
+        opened: AbstractContextManager
+        if settings.warehouse == "duckdb":
+            opened = DuckDBWarehouse(settings.duckdb_file, read_only=True)
+        else:  # the BigQuery resource is a Dagster resource: imported only here (Dagster takes seconds to import)
+            from orchestration.resources import warehouse_resource
+
+            opened = warehouse_resource(settings).open()
         with opened as wh:
             return {ws: describe_token(row) for ws, row in read_health(wh).items()}
     except Exception:  # noqa: BLE001 - advisory column: no table yet, an older table, a warehouse unreachable

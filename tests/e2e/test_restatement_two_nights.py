@@ -10,6 +10,8 @@ yesterday. Its 28d-click conversions of a day arrive over days 7..28, the last o
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -116,5 +118,12 @@ def test_the_oldest_day_of_the_window_restates_and_lands_in_the_marts(server, tm
     sync()
     assert _mart_28d(env, day) == night_2
     assert partial_parsed(dbt_parse_of_the_last_sync()), dbt_parse_of_the_last_sync()
+    # The run's dbt: its data tests, not the unit tests (make test runs those); its file log as text, not JSON.
+    newest = max((env.home / "dbt" / "runs").iterdir(), key=lambda d: d.stat().st_mtime)
+    kinds = Counter(
+        r["unique_id"].split(".")[0] for r in json.loads((newest / "run_results.json").read_text())["results"]
+    )
+    assert kinds["model"] > 0 and kinds["test"] > 0 and kinds["unit_test"] == 0, kinds
+    assert not any(line.startswith("{") for line in (newest / "dbt.log").read_text().splitlines())
     for d in (day, day + timedelta(days=1), _yesterday()):
         assert _mart_28d(env, d) == _truth_28d(scenario, d), d

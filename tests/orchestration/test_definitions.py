@@ -119,8 +119,9 @@ def test_dbt_build_args():
     from orchestration.assets.dbt import MartsConfig, dbt_build_args, dbt_vars
     from orchestration.dbt_prepare import run_var_env
 
-    assert dbt_build_args() == ["build"]
-    assert dbt_build_args(full_refresh=True) == ["build", "--full-refresh"]
+    flags = ["--exclude-resource-type", "unit_test", "--log-format-file", "debug"]
+    assert dbt_build_args() == ["build", *flags]
+    assert dbt_build_args(full_refresh=True) == ["build", "--full-refresh", *flags]
     window = MartsConfig(window_start="2026-10-01", window_end="2026-10-31")
     assert dbt_vars(window, ["b", "a"], 31) == {
         "sentrum_workspaces": ["a", "b"],
@@ -160,3 +161,16 @@ def test_extraction_is_pooled_and_retried(defs):
     assert node.definition.pool == "meta_api"
     policy = node.definition.retry_policy
     assert policy.max_retries == 2 and policy.jitter is not None
+
+
+def test_the_marts_resource_sets_up_no_dbt_adapter_in_the_run_process(tmp_path):
+    # dagster-dbt calls this before every dbt command; the override must still be the method it calls.
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.dbt_project import SentrumDbtCliResource, dbt_resource
+    from orchestration.settings import Settings
+
+    assert callable(getattr(DbtCliResource, "_initialize_dbt_core_adapter", None))
+    resource = dbt_resource(Settings(home=tmp_path))
+    assert isinstance(resource, SentrumDbtCliResource)
+    assert resource._initialize_dbt_core_adapter(["build"]) is None

@@ -43,15 +43,9 @@ TEST_RETRY = bigquery.DEFAULT_RETRY.with_deadline(20).with_timeout(20)
 TEST_JOB_RETRY = None
 
 
-# The emulator's own entry point (its `bqemulator` script), with the garbage collector set as the pipeline's
-# processes set it (orchestration/gc_tuning.py; its venv cannot import ours, so the thresholds are passed in). It makes
-# many short-lived objects parsing and rewriting each query's SQL: over test_dbt_bigquery.py it spent 10.9 of its
-# 37.4 CPU-s collecting at CPython's defaults, 5.2 of 33.4 with these (2026-12-06, one run each, the collections timed
-# on the collecting thread).
-BOOT = (
-    f"import gc, sys; gc.set_threshold(*{THRESHOLDS!r}); from bqemulator.cli import main; gc.freeze(); "
-    "sys.argv[0] = 'bqemulator'; sys.exit(main())"
-)
+# The emulator's own entry point, started with the garbage collector set as the pipeline's processes set it and a
+# cache of parsed SQL (bq_emulator_boot.py says why); `-P`: that folder's modules stay off the emulator's path.
+BOOT_SCRIPT = Path(__file__).with_name("bq_emulator_boot.py")
 
 
 class EmulatorUnavailable(RuntimeError):
@@ -115,8 +109,9 @@ def start(executable: Path) -> Emulator:
     log = log_path.open("wb")
     cmd = [
         str(executable.with_name("python")),
-        "-c",
-        BOOT,
+        "-P",
+        str(BOOT_SCRIPT),
+        json.dumps(THRESHOLDS),
         "start",
         "--rest-host",
         "127.0.0.1",
