@@ -92,8 +92,8 @@ def dbt_vars(config: MartsConfig, workspace_ids: list[str], default_window_days:
 # (dbt's advice: run them in development and CI; `make test` builds them on DuckDB and on BigQuery). On BigQuery each
 # would be a billed query a night.
 # The file log (`dbt.log` in the run's folder) in dbt's own default format, debug lines as text: dagster-dbt's
-# `--log-format json` is for the standard output it reads, and would otherwise apply to the file too, which costs a
-# JSON document per debug event (a quarter of dbt's own logging time) and twice the bytes.
+# `--log-format json` is for the standard output it reads, and would otherwise apply to the file too: a JSON document
+# per debug event (a fifth of dbt's time in logging) and 4.5 MB instead of 0.7 MB for a night of three workspaces.
 RUN_FLAGS = ["--exclude-resource-type", "unit_test", "--log-format-file", "debug"]
 
 
