@@ -4,12 +4,12 @@ add`'s refusals answer without importing Dagster or dbt, which take seconds (orc
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
+from tests.e2e.conftest import clean_environment
 from warehouse import DuckDBWarehouse
 from workspaces import MetaConnection, Workspace, YamlRegistry
 
@@ -38,10 +38,9 @@ def test_a_quick_command_imports_neither_dagster_nor_dbt(tmp_path, argv, code):
     )
     with DuckDBWarehouse(home / "warehouse.duckdb"):
         pass
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRUM_", "DAGSTER_"))}
     proc = subprocess.run(
         [sys.executable, "-c", PROBE, *argv],
-        env={**env, "SENTRUM_HOME": str(home)},
+        env=clean_environment(home),
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
