@@ -41,11 +41,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     tmp = tmp_path_factory.mktemp("dbt_build")
     db = tmp / WAREHOUSE
     committed = write_scenario(db)
-    build_vars = vars_arg(sentrum_workspaces=WORKSPACES)
-    proc = dbt(["build", "--target", "duckdb", *build_vars], tmp, DUCKDB_ENV)
+    build_args = ["--target", "duckdb", *vars_arg(sentrum_workspaces=WORKSPACES)]
+    proc = dbt(["build", *build_args], tmp, DUCKDB_ENV)
     assert proc.returncode == 0, failed(proc)
     results = json.loads((tmp / "target" / "run_results.json").read_text())
-    yield Built(db, results, committed, build_vars)
+    yield Built(db, results, committed, build_args)
     close_readers()
 
 

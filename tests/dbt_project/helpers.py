@@ -127,7 +127,9 @@ class Built:
     db: Path
     results: dict[str, Any]
     committed_batches: int
-    vars: list[str] = field(default_factory=list)
+    # The shared build's target and vars. dbt reuses a saved parse only for the same command-line vars and the same
+    # `--target` (given or not): a run given these (and the build's parse, `workdir`/`parsed`) skips the full parse.
+    args: list[str] = field(default_factory=list)
 
     def copy(self, dest: Path) -> Path:
         """A copy of the built warehouse (raw + marts + access views), to change without touching the shared one."""

@@ -40,8 +40,8 @@ def start_incremental(built: Built, tmp: Path) -> dict[str, DbtRun | Path]:
         "inc_db": inc_db,
         "full_db": full_db,
         "inc": start_dbt(["build", *window], tmp / "inc", DUCKDB_ENV),
-        # the shared build's vars: its parse is reused
-        "full": start_dbt(["build", "--full-refresh", *built.vars], tmp / "full", DUCKDB_ENV),
+        # the shared build's target and vars: its parse is reused
+        "full": start_dbt(["build", "--full-refresh", *built.args], tmp / "full", DUCKDB_ENV),
     }
 
 
@@ -63,10 +63,10 @@ def start_reconciliation(built: Built, tmp: Path) -> dict[str, DbtRun | Path]:
 
 
 def start_docs(built: Built, tmp: Path) -> dict[str, DbtRun | Path]:
-    # the shared build's vars (the access layer is not applied by these commands): its parse is reused
+    # the shared build's target and vars (the access layer is not applied by these commands): its parse is reused
     return {
-        "docs": start_dbt(["docs", "generate", *built.vars], built.workdir(tmp / "docs"), DUCKDB_ENV),
-        "freshness": start_dbt(["source", "freshness", *built.vars], built.workdir(tmp / "freshness"), DUCKDB_ENV),
+        "docs": start_dbt(["docs", "generate", *built.args], built.workdir(tmp / "docs"), DUCKDB_ENV),
+        "freshness": start_dbt(["source", "freshness", *built.args], built.workdir(tmp / "freshness"), DUCKDB_ENV),
     }
 
 
@@ -75,7 +75,7 @@ def start_bounds(built: Built, tmp: Path) -> dict[str, DbtRun | Path]:
 
     work = built.workdir(tmp / "bounds")
     env = {**DUCKDB_ENV, **BOUNDS, "SENTRUM_DUCKDB_TEMP_DIR": str(work / "spill")}
-    show = ["show", "--inline", SETTINGS_SQL, "--output", "json", "--log-format", "text", *built.vars]
+    show = ["show", "--inline", SETTINGS_SQL, "--output", "json", "--log-format", "text", *built.args]
     return {"spill": work / "spill", "show": start_dbt(show, work, env)}
 
 

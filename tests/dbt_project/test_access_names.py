@@ -47,11 +47,11 @@ def test_names_fit_the_catalog_walk_and_never_collide():
 
 
 def _dry_run(built: Built, tmp_path, workspaces: list[str]):
-    # The shared build's vars and parse: dbt skips its full parse (the macro reads the ids from --args, not vars);
-    # the warehouse stays empty, as a dry run needs none.
+    # The shared build's target, vars and parse: dbt skips its full parse (the macro reads the ids from --args, not
+    # vars); the warehouse stays empty, as a dry run needs none.
     return dbt(
-        ["run-operation", "sentrum_apply_workspace_access", "--target", "duckdb",
-         "--args", json.dumps({"workspaces": workspaces, "dry_run": True}), *built.vars],
+        ["run-operation", "sentrum_apply_workspace_access",
+         "--args", json.dumps({"workspaces": workspaces, "dry_run": True}), *built.args],
         built.parsed(tmp_path), DUCKDB_ENV,
     )  # fmt: skip
 
