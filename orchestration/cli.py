@@ -21,6 +21,7 @@ from orchestration.cli_common import (
     load_dagster,
     load_settings,
     open_registry,
+    open_warehouse,
     parse_date,
     parse_workspace_id,
 )
@@ -95,7 +96,6 @@ def _confirm_force(workspace_id: str, yes: bool) -> str:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from orchestration.resources import warehouse_resource
     from retention import SweepRefused, plan_sweep, swept_refs, workspace_ref
 
     if args.force and not args.workspace:
@@ -106,7 +106,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     known = open_registry(settings).list()
     confirm = _confirm_force(args.workspace, args.yes) if args.force else None
     # Refused here, before Dagster loads: the same rule the sweep asset applies (retention.plan_sweep).
-    with warehouse_resource(settings).open() as wh:
+    with open_warehouse(settings) as wh:
         refs = swept_refs(wh)
     try:
         plan_sweep(known, refs, args.workspace, force=args.force, confirm=confirm, dry_run=args.dry_run)
@@ -186,9 +186,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         print(f"sentrum diagnose: {outcome.error}", file=sys.stderr)
         return EXIT_FAILED
     from diagnostics import FINDINGS_TABLE
-    from orchestration.resources import warehouse_resource
 
-    with warehouse_resource(settings).open() as wh:
+    with open_warehouse(settings) as wh:
         ref = wh.table_ref(FINDINGS_TABLE.schema, FINDINGS_TABLE.name)
         rows = wh.query(
             f"select severity, finding_type, entity_level, entity_name, entity_id, breakdown, summary from {ref} "
@@ -208,7 +207,6 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """A read of stored findings (nothing runs), so no Dagster run: like `workspaces list`."""
     from diagnostics import write_report
-    from orchestration.resources import warehouse_resource
     from retention import owned_child
     from retention.paths import private_dir
 
@@ -222,7 +220,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         out = Path(args.out).resolve()
     if not out.is_dir() and not out.parent.is_dir():
         raise UsageError(f"--out: no such directory {out.parent}")
-    with warehouse_resource(settings).open() as wh:
+    with open_warehouse(settings) as wh:
         path, count = write_report(wh, args.workspace, night, out)
     print(f"{count} finding(s) for {args.workspace}, night {night}: {path}")
     return EXIT_OK

@@ -1,10 +1,11 @@
 """What the `sentrum` commands share: exit statuses, the errors that choose them, and how a command gets its
-settings, registry, secret store and Dagster definitions (each imported late: Dagster and dbt take seconds to
+settings, registry, secret store, warehouse and Dagster definitions (each imported late: Dagster and dbt take seconds to
 import, and `workspaces list` needs neither)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import date
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -49,6 +50,22 @@ def open_registry(settings):
     from orchestration.resources import registry_resource
 
     return registry_resource(settings).get()
+
+
+def open_warehouse(settings):
+    """The warehouse of the settings for the command's own reads: the DuckDB file in a session of the command line
+    (the writer's lock, as the runs take it: duckdb_session.py), opened without importing Dagster; or BigQuery,
+    through its resource (which does)."""
+    if settings.warehouse == "duckdb":
+        from orchestration.duckdb_session import duckdb_bounds, duckdb_session
+
+        def waiting(holder: str) -> None:
+            print(f"sentrum: waiting for the warehouse (held by {holder})", file=sys.stderr)
+
+        return duckdb_session(**duckdb_bounds(settings), holder="the command line", waiting=waiting)
+    from orchestration.resources import warehouse_resource
+
+    return warehouse_resource(settings).open()
 
 
 def open_secret_store(settings):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -15,10 +14,10 @@ from dates import Window
 from insights_jobs import ExtractConfig
 from insights_jobs.token_health import TokenHealth, inspect_tokens
 from orchestration.dbt_profile import duckdb_profile_env
-from orchestration.filelock import exclusive
+from orchestration.duckdb_session import duckdb_bounds, duckdb_session, writer_lock
 from orchestration.settings import Settings
 from secret_store import LocalSecretStore, SecretStore
-from warehouse import BatchKey, BatchWriter, DuckDBWarehouse, Warehouse
+from warehouse import BatchKey, BatchWriter, Warehouse
 from workspaces import Registry, YamlRegistry
 
 
@@ -40,9 +39,8 @@ class WarehouseSink:
 class WarehouseResource(dg.ConfigurableResource):
     """The embedded default's warehouse: one DuckDB file. (Production: `BigQueryWarehouseResource`, same methods.)
 
-    DuckDB admits one writing process at a time and refuses a second at once, so every session (`open`, and dbt's
-    build within `dbt_env`) holds `<file>.lock`: a second run waits, saying for whom in its log, up to
-    `lock_wait_s`."""
+    Every session (`open`, and dbt's build within `dbt_env`) holds the writer's lock (duckdb_session.py): a second
+    run waits, saying for whom in its log, up to `lock_wait_s`."""
 
     duckdb_path: str
     # DuckDB's bounds (Settings: SENTRUM_DUCKDB_MEMORY_LIMIT, _THREADS, _TEMP_DIR, _WRITE_BUFFER_MB)
@@ -59,30 +57,25 @@ class WarehouseResource(dg.ConfigurableResource):
         if context.run is not None:
             self._holder = f"run {context.run.run_id[:8]}"
 
-    @contextmanager
-    def _session(self) -> Iterator[None]:
-        def waiting(holder: str) -> None:
-            message = f"waiting for the warehouse (held by {holder})"
-            if self._log is not None:
-                self._log.info(message)
-            else:
-                print(f"sentrum: {message}", file=sys.stderr)
-
-        with exclusive(Path(f"{self.duckdb_path}.lock"), self._holder, self.lock_wait_s, waiting):
-            yield
+    def _waiting(self, holder: str) -> None:
+        message = f"waiting for the warehouse (held by {holder})"
+        if self._log is not None:
+            self._log.info(message)
+        else:
+            print(f"sentrum: {message}", file=sys.stderr)
 
     @contextmanager
     def open(self) -> Iterator[Warehouse]:
-        with (
-            self._session(),
-            DuckDBWarehouse(
-                self.duckdb_path,
-                memory_limit=self.memory_limit,
-                threads=self.threads,
-                temp_directory=self.temp_directory,
-                insert_bytes=self.write_buffer_mb * 1024 * 1024,
-            ) as wh,
-        ):
+        with duckdb_session(
+            self.duckdb_path,
+            self.memory_limit,
+            self.threads,
+            self.temp_directory,
+            self.write_buffer_mb,
+            self._holder,
+            self.lock_wait_s,
+            self._waiting,
+        ) as wh:
             yield wh
 
     @contextmanager
@@ -90,7 +83,7 @@ class WarehouseResource(dg.ConfigurableResource):
         """What dbt's profiles.yml reads to reach this warehouse, with the same bounds as the extractor's; dbt writes
         within the block (on DuckDB, holding the writer's lock)."""
         env = duckdb_profile_env(self.duckdb_path, self.memory_limit, self.threads, self.temp_directory)
-        with self._session():
+        with writer_lock(self.duckdb_path, self._holder, self.lock_wait_s, self._waiting):
             yield env
 
 
@@ -229,13 +222,7 @@ def warehouse_resource(settings: Settings) -> Any:
         from orchestration.bigquery import BigQueryWarehouseResource
 
         return BigQueryWarehouseResource(**_bigquery_fields(settings))
-    return WarehouseResource(
-        duckdb_path=str(settings.duckdb_file),
-        memory_limit=settings.duckdb_memory_limit,
-        threads=settings.duckdb_threads,
-        temp_directory=str(settings.duckdb_temp_directory),
-        write_buffer_mb=settings.duckdb_write_buffer_mb,
-    )
+    return WarehouseResource(**duckdb_bounds(settings))
 
 
 def registry_resource(settings: Settings) -> RegistryResource:

@@ -1,5 +1,6 @@
-"""The quick commands stay quick: `workspaces list` (with a warehouse to read token health from) and `workspaces
-add`'s refusals answer without importing Dagster or dbt, which take seconds (orchestration/cli_common.py)."""
+"""The quick commands stay quick: `workspaces list` (with a warehouse to read token health from), `workspaces add`'s
+and `sweep`'s refusals (the sweep's read the audit log in the warehouse first) answer without importing Dagster or
+dbt, which take seconds (orchestration/cli_common.py)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ PROBE = (
     [
         (["workspaces", "list"], 0),
         (["workspaces", "add", "acme", "--ad-accounts", "1001"], 2),  # not an ad account id: refused
+        (["sweep", "--workspace", "nobody"], 2),  # never registered, never swept
+        (["sweep", "--workspace", "acme"], 2),  # active: no deletion was requested
     ],
 )
 def test_a_quick_command_imports_neither_dagster_nor_dbt(tmp_path, argv, code):
