@@ -17,6 +17,11 @@ from orchestration.dbt_prepare import DBT_PROJECT_DIR, PARTIAL_PARSE_FILE, dbt_e
 from orchestration.planning import marts_window_days
 from orchestration.settings import Settings
 
+# Each marts run leaves its dbt folder under `$SENTRUM_HOME/dbt/runs/` (dbt's log, manifest, run results, compiled
+# SQL: ~3 MB a night of the demo) for whoever looks into a recent run. Only the newest are kept, else a persistent
+# home grows every night: a month of nightlies, a backfill's chunks counting one each.
+DBT_RUNS_KEPT = 30
+
 
 def sentrum_dbt_project(dbt_dir: Path) -> DbtProject:
     """The project, with its manifest (`target_path`) under `dbt_dir` ($SENTRUM_HOME/dbt)."""
@@ -50,6 +55,7 @@ class SentrumDbtCliResource(DbtCliResource):
         copies one only into a folder that has none, and from the repository's `dbt_project/target` (what a manual
         `dbt` run left there), never from the home's."""
         path = dbt_run_path(self.runs_dir, run_id)
+        prune_dbt_runs(path.parent, DBT_RUNS_KEPT - 1)  # room for this one
         prepared = Path(self.prepared_target) / PARTIAL_PARSE_FILE
         if prepared.exists():
             path.mkdir(mode=0o700)
@@ -119,3 +125,13 @@ def dbt_run_path(runs_dir: str | Path, run_id: str) -> Path:
     root = Path(runs_dir)
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     return root / f"{run_id}-{uuid.uuid4().hex[:7]}"
+
+
+def prune_dbt_runs(runs_dir: Path, keep: int) -> int:
+    """Remove all but the newest `keep` invocation folders under `runs_dir` (by modification time: a running
+    invocation's folder is among the newest); how many were removed. Files and links there are left alone."""
+    folders = [p for p in runs_dir.iterdir() if p.is_dir() and not p.is_symlink()]
+    folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in folders[keep:]:
+        shutil.rmtree(old, ignore_errors=True)  # a folder another process removed meanwhile is gone all the same
+    return len(folders[keep:])
