@@ -1,6 +1,6 @@
 """What the `sentrum` commands share: exit statuses, the errors that choose them, and how a command gets its
-settings, registry, secret store, warehouse and Dagster definitions (each imported late: Dagster and dbt take seconds to
-import, and `workspaces list` needs neither)."""
+settings, registry, secret store, warehouse and Dagster definitions (each imported late: Dagster and dbt take
+seconds to import, and `workspaces list` needs neither)."""
 
 from __future__ import annotations
 

@@ -130,8 +130,14 @@ def dbt_run_path(runs_dir: str | Path, run_id: str) -> Path:
 def prune_dbt_runs(runs_dir: Path, keep: int) -> int:
     """Remove all but the newest `keep` invocation folders under `runs_dir` (by modification time: a running
     invocation's folder is among the newest); how many were removed. Files and links there are left alone."""
-    folders = [p for p in runs_dir.iterdir() if p.is_dir() and not p.is_symlink()]
-    folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in folders[keep:]:
-        shutil.rmtree(old, ignore_errors=True)  # a folder another process removed meanwhile is gone all the same
+    folders = []
+    for p in runs_dir.iterdir():
+        try:
+            if p.is_dir() and not p.is_symlink():
+                folders.append((p.stat().st_mtime, p))
+        except FileNotFoundError:  # another run pruning at the same time removed it
+            continue
+    folders.sort(reverse=True)
+    for _, old in folders[keep:]:
+        shutil.rmtree(old, ignore_errors=True)  # likewise
     return len(folders[keep:])

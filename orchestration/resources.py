@@ -14,7 +14,7 @@ from dates import Window
 from insights_jobs import ExtractConfig
 from insights_jobs.token_health import TokenHealth, inspect_tokens
 from orchestration.dbt_profile import duckdb_profile_env
-from orchestration.duckdb_session import duckdb_bounds, duckdb_session, writer_lock
+from orchestration.duckdb_session import LOCK_WAIT_S, duckdb_bounds, duckdb_session, writer_lock
 from orchestration.settings import Settings
 from secret_store import LocalSecretStore, SecretStore
 from warehouse import BatchKey, BatchWriter, Warehouse
@@ -48,7 +48,7 @@ class WarehouseResource(dg.ConfigurableResource):
     threads: int = 4
     temp_directory: str | None = None
     write_buffer_mb: int = 16
-    lock_wait_s: float = 3600.0
+    lock_wait_s: float = LOCK_WAIT_S
     _log: Any = PrivateAttr(default=None)
     _holder: str = PrivateAttr(default="the command line")
 
