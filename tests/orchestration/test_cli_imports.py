@@ -1,6 +1,6 @@
 """The quick commands stay quick: `workspaces list` (with a warehouse to read token health from), `workspaces add`'s
-and `sweep`'s refusals (the sweep's read the audit log in the warehouse first) answer without importing Dagster or
-dbt, which take seconds (orchestration/cli_common.py)."""
+and `sweep`'s refusals (a sweep reads the audit log in the warehouse first) answer without importing Dagster or dbt,
+which take seconds (orchestration/cli_common.py)."""
 
 from __future__ import annotations
 
