@@ -5,7 +5,6 @@ seconds to import, and `workspaces list` needs neither)."""
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import date
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -57,12 +56,9 @@ def open_warehouse(settings):
     (the writer's lock, as the runs take it: duckdb_session.py), opened without importing Dagster; or BigQuery,
     through its resource (which does)."""
     if settings.warehouse == "duckdb":
-        from orchestration.duckdb_session import duckdb_bounds, duckdb_session
+        from orchestration.duckdb_session import duckdb_bounds, duckdb_session, tell_stderr
 
-        def waiting(holder: str) -> None:
-            print(f"sentrum: waiting for the warehouse (held by {holder})", file=sys.stderr)
-
-        return duckdb_session(**duckdb_bounds(settings), holder="the command line", waiting=waiting)
+        return duckdb_session(**duckdb_bounds(settings), holder="the command line", waiting=tell_stderr)
     from orchestration.resources import warehouse_resource
 
     return warehouse_resource(settings).open()

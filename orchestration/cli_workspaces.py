@@ -15,6 +15,7 @@ from orchestration.cli_common import (
     load_settings,
     open_registry,
     open_secret_store,
+    open_warehouse,
 )
 
 MIN_TOKEN_CHARS = 16
@@ -154,13 +155,12 @@ def _token_health(settings) -> dict[str, str]:
     if settings.warehouse == "duckdb" and not settings.duckdb_file.exists():
         return {}
     try:
-        opened: AbstractContextManager
-        if settings.warehouse == "duckdb":
-            opened = DuckDBWarehouse(settings.duckdb_file, read_only=True)
-        else:  # the BigQuery resource is a Dagster resource: imported only here (Dagster takes seconds to import)
-            from orchestration.resources import warehouse_resource
-
-            opened = warehouse_resource(settings).open()
+        # DuckDB read-only, without the writer's lock: a listing never waits for a running night
+        opened: AbstractContextManager = (
+            DuckDBWarehouse(settings.duckdb_file, read_only=True)
+            if settings.warehouse == "duckdb"
+            else open_warehouse(settings)
+        )
         with opened as wh:
             return {ws: describe_token(row) for ws, row in read_health(wh).items()}
     except Exception:  # noqa: BLE001 - advisory column: no table yet, an older table, a warehouse unreachable

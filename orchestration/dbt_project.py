@@ -18,7 +18,7 @@ from orchestration.planning import marts_window_days
 from orchestration.settings import Settings
 
 # Each marts run leaves its dbt folder under `$SENTRUM_HOME/dbt/runs/` (dbt's log, manifest, run results, compiled
-# SQL: ~3 MB a night of the demo) for whoever looks into a recent run. Only the newest are kept, else a persistent
+# SQL: ~5 MB a night of the demo) for whoever looks into a recent run. Only the newest are kept, else a persistent
 # home grows every night: a month of nightlies, a backfill's chunks counting one each.
 DBT_RUNS_KEPT = 30
 

@@ -8,6 +8,7 @@ cli_common.open_warehouse), which then answer without importing Dagster (~0.5-1 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,11 @@ from orchestration.settings import Settings
 from warehouse import DuckDBWarehouse, Warehouse
 
 LOCK_WAIT_S = 3600.0
+
+
+def tell_stderr(holder: str) -> None:
+    """What a command-line process says while it waits for the warehouse (a run says it in its log instead)."""
+    print(f"sentrum: waiting for the warehouse (held by {holder})", file=sys.stderr)
 
 
 def duckdb_bounds(settings: Settings) -> dict[str, Any]:

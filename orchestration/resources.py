@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -14,7 +13,7 @@ from dates import Window
 from insights_jobs import ExtractConfig
 from insights_jobs.token_health import TokenHealth, inspect_tokens
 from orchestration.dbt_profile import duckdb_profile_env
-from orchestration.duckdb_session import LOCK_WAIT_S, duckdb_bounds, duckdb_session, writer_lock
+from orchestration.duckdb_session import LOCK_WAIT_S, duckdb_bounds, duckdb_session, tell_stderr, writer_lock
 from orchestration.settings import Settings
 from secret_store import LocalSecretStore, SecretStore
 from warehouse import BatchKey, BatchWriter, Warehouse
@@ -58,11 +57,10 @@ class WarehouseResource(dg.ConfigurableResource):
             self._holder = f"run {context.run.run_id[:8]}"
 
     def _waiting(self, holder: str) -> None:
-        message = f"waiting for the warehouse (held by {holder})"
         if self._log is not None:
-            self._log.info(message)
+            self._log.info(f"waiting for the warehouse (held by {holder})")
         else:
-            print(f"sentrum: {message}", file=sys.stderr)
+            tell_stderr(holder)
 
     @contextmanager
     def open(self) -> Iterator[Warehouse]:

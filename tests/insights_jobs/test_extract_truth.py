@@ -63,16 +63,14 @@ def test_every_report_equals_the_truth_under_faults_and_a_tight_budget(demo: Sce
     assert stats.get("fault_jobfail", 0) > 0 and jobs["failed"] == stats["fault_jobfail"] and jobs["split"] > 0
     assert stats.get("fault_stuck", 0) > 0 and jobs["stuck"] == stats["fault_stuck"] and jobs["resubmitted"] > 0
     # Every throttling error the server sent, injected or for a spent budget, was counted, and the run still equals
-    # the truth (above). How few budget overruns the governor lets through is pinned on a fake clock
-    # (test_governor.py): here the window is 2 s of real time, and on a loaded machine a call can reach the server
-    # after its window moved on (one run in many: 1 of 212 calls), which must only be counted and survived.
+    # the truth (above). The governor's pacing is not asserted here: the window is 2 s of real time, and on a loaded
+    # machine a call can reach the server after its window moved on (1 of 212 calls, once), or the calls come slower
+    # than the budget allows. How few overruns it lets through and that it admits calls up to its target are pinned
+    # on a fake clock (test_governor.py); the share of the budget used is bench/extract's figure (88%, target 80%).
     sent = stats.get("fault_ratelimit", 0) + sum(stats.get(k, 0) for k in THROTTLES)
     assert stats.get("fault_ratelimit", 0) > 0
     assert sum(r.throttle_errors for r in run.results) == sent
     assert run.governor.stats.throttle_errors == sent
-    # How much of the budget the governor uses is not asserted here: on real time a loaded machine makes the calls
-    # slower than the budget allows. That it admits calls up to its target is pinned on a fake clock
-    # (test_governor.py), and the share of the budget used is a benchmark figure (bench/extract: 88%, target 80%).
 
 
 def test_entities_creatives_and_lineage(demo: Scenario, extract) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+from dagster._core.storage.runs import SqliteRunStorage
 from dagster._core.storage.runs.sql_run_storage import SqlRunStorage
 
 import orchestration.sqlite_events as sqlite_events
@@ -55,7 +56,8 @@ def _events(instance: dg.DagsterInstance) -> sqlite_events.EngineCachingSqliteEv
 def test_a_run_s_events_go_through_one_engine_per_file_in_dagster_s_place(tmp_path, engines_built):
     instance = dagster_instance(Settings(home=tmp_path))
     storage = _events(instance)
-    assert _sql_storage(instance.run_storage, SqlRunStorage) is not None  # the sweep's history scrub needs both
+    # the sweep's history scrub needs both SQL storages
+    assert isinstance(_sql_storage(instance.run_storage, SqlRunStorage), SqliteRunStorage)
     result = DEFS.resolve_job_def("numbers_job").execute_in_process(instance=instance)
     assert result.success
     run_id = result.run_id
